@@ -1,0 +1,3 @@
+import { packageConfig } from '../../scripts/tsup-preset.js';
+
+export default packageConfig();

@@ -1,0 +1,29 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const packages = ['core', 'health', 'failover', 'shutdown', 'backup', 'circuit', 'testing'];
+const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+
+// In development and tests, packages resolve each other's TypeScript sources (no build needed).
+const alias = Object.fromEntries([
+  ...packages.map((name) => [`@botkit/${name}`, here(`./packages/${name}/src/index.ts`)]),
+  ['@botkit/test-harness', here('./test/harness/src/index.ts')],
+]);
+
+export default defineConfig({
+  resolve: { alias },
+  test: {
+    // Real servers and child processes: keep timeouts generous, never rely on them for speed claims.
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    projects: [
+      ...packages.map((name) => ({
+        extends: true as const,
+        test: { name, include: [`packages/${name}/src/**/*.test.ts`, `packages/${name}/test/**/*.test.ts`] },
+      })),
+      { extends: true as const, test: { name: 'harness', include: ['test/harness/**/*.test.ts'] } },
+      { extends: true as const, test: { name: 'e2e', include: ['test/e2e/**/*.test.ts', 'test/*.test.ts'] } },
+      { extends: true as const, test: { name: 'examples', include: ['examples/*/test/**/*.test.ts'] } },
+    ],
+  },
+});
