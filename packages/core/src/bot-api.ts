@@ -204,7 +204,11 @@ export interface BotApi {
    * @returns Telegram's `result`
    * @throws {@link TelegramError} when Telegram answers `ok: false`, on network errors and timeouts
    */
-  call<M extends keyof BotApiMethods>(method: M, params?: MethodParams<M>, options?: CallOptions): Promise<MethodResult<M>>;
+  call<M extends keyof BotApiMethods>(
+    method: M,
+    params?: MethodParams<M>,
+    options?: CallOptions,
+  ): Promise<MethodResult<M>>;
   /**
    * Calls any method by name, for methods newer than the bundled types.
    *
