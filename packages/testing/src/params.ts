@@ -72,6 +72,15 @@ export async function readParams(req: IncomingMessage, url: URL, signal: AbortSi
               type: value.type || 'application/octet-stream',
             } satisfies UploadedFile);
     }
+    // `document: "attach://<name>"` refers to the file part `<name>` (grammY sends files so).
+    for (const [key, value] of Object.entries(params)) {
+      if (typeof value !== 'string' || !value.startsWith('attach://')) continue;
+      const part = value.slice('attach://'.length);
+      if (isUploadedFile(params[part])) {
+        params[key] = params[part];
+        delete params[part];
+      }
+    }
     return params;
   }
   // application/x-www-form-urlencoded, or no content type at all.

@@ -1,0 +1,82 @@
+import http from 'node:http';
+import { createTestClock } from '@botkit/core';
+import { describe, expect, it, vi } from 'vitest';
+import { createBotApiEmulator } from '../src/index.js';
+import { call, settle, startHookServer } from './helpers.js';
+
+describe('options and close()', () => {
+  it('rejects invalid options with a TypeError naming the option', async () => {
+    await expect(createBotApiEmulator({ token: 'not-a-token' })).rejects.toThrow(/token/);
+    await expect(createBotApiEmulator({ port: -1 })).rejects.toThrow(/port/);
+    await expect(createBotApiEmulator({ webhookTimeoutMs: 0 })).rejects.toThrow(/webhookTimeoutMs/);
+    await expect(createBotApiEmulator({ webhookMaxRetryDelayMs: Number.NaN })).rejects.toThrow(
+      /webhookMaxRetryDelayMs/,
+    );
+    await expect(createBotApiEmulator({ firstUpdateId: 0 })).rejects.toThrow(/firstUpdateId/);
+    await expect(createBotApiEmulator({ updateLifetimesMs: { messages: 1 } as never })).rejects.toThrow(
+      /updateLifetimesMs/,
+    );
+    await expect(createBotApiEmulator({ logLimit: 0 })).rejects.toThrow(/logLimit/);
+    await expect(createBotApiEmulator({ clock: {} as never })).rejects.toThrow(/clock/);
+  });
+
+  it('starts at firstUpdateId and honours updateLifetimesMs overrides', async () => {
+    const clock = createTestClock();
+    const emulator = await createBotApiEmulator({ clock, firstUpdateId: 500, updateLifetimesMs: { message: 1000 } });
+    try {
+      emulator.sendMessage(1, 'a');
+      expect(emulator.pendingUpdates[0]?.update_id).toBe(500);
+      await clock.advance(1001);
+      expect(emulator.pendingUpdates).toEqual([]);
+    } finally {
+      await emulator.close();
+    }
+  });
+
+  it('close() ends a pending long poll and an in-flight webhook delivery, frees the port, and is idempotent', async () => {
+    const clock = createTestClock();
+    const emulator = await createBotApiEmulator({ clock });
+    const hook = await startHookServer();
+    try {
+      const poll = call(emulator, 'getUpdates', { timeout: 50 });
+      await emulator.waitForRequest('getUpdates');
+      await settle();
+      const waiting = emulator.waitForMessage(() => false).catch((error: unknown) => error);
+      await emulator.close();
+      await expect(poll).rejects.toThrow();
+      expect(String(await waiting)).toMatch(/closed/);
+      await emulator.close();
+      expect(clock.pendingTimers).toBe(0);
+      // The port is free again.
+      const server = http.createServer();
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(emulator.port, '127.0.0.1', resolve);
+      });
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+
+      const second = await createBotApiEmulator({ clock });
+      hook.reply = () => ({ hang: true });
+      await call(second, 'setWebhook', { url: hook.url });
+      second.sendMessage(1, 'x');
+      await vi.waitFor(() => expect(hook.open).toBe(1));
+      expect(clock.pendingTimers).toBe(1); // the read timeout
+      await second.close();
+      await vi.waitFor(() => expect(hook.open).toBe(0));
+      expect(clock.pendingTimers).toBe(0);
+      expect(() => second.sendMessage(1, 'late')).toThrow(/closed/);
+    } finally {
+      await hook.close();
+    }
+  });
+
+  it('supports await using', async () => {
+    let port = 0;
+    {
+      await using emulator = await createBotApiEmulator();
+      port = emulator.port;
+      expect((await call(emulator, 'getMe')).status).toBe(200);
+    }
+    await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
+  });
+});
