@@ -1,7 +1,16 @@
 import type { Clock, ClockTimer } from '@botkit/core';
 import type { Update, WebhookInfo } from '@grammyjs/types';
 import { ApiFailure, badRequest } from './api-error.js';
-import { boolParam, clampedIntParam, intParam, jsonParam, type Params, stringParam } from './params.js';
+import {
+  boolParam,
+  clampedIntParam,
+  fileContent,
+  intParam,
+  isUploadedFile,
+  jsonParam,
+  type Params,
+  stringParam,
+} from './params.js';
 import { resolveAllowedUpdates, type UpdateQueue } from './update-queue.js';
 import type { WebhookConfig, WebhookDeliverer } from './webhook.js';
 
@@ -125,7 +134,9 @@ function setWebhook(state: WebhookState, params: Params): Answer {
   if (secret !== '' && !SECRET_TOKEN.test(secret)) throw badRequest('secret token contains unallowed characters');
   const maxConnections = clampedIntParam(params, 'max_connections', 40, 1, 100);
   const ipAddress = stringParam(params, 'ip_address') || undefined;
-  const hasCustomCertificate = params.certificate !== undefined && params.certificate !== '';
+  const certificate = params.certificate;
+  const hasCustomCertificate = isUploadedFile(certificate);
+  const ca = hasCustomCertificate ? fileContent(certificate) : undefined;
   setAllowedUpdates(state, params);
   if (boolParam(params, 'drop_pending_updates')) state.queue.clear();
   const current = state.webhook;
@@ -146,6 +157,7 @@ function setWebhook(state: WebhookState, params: Params): Answer {
     allowedUpdates: state.allowedUpdatesList,
     hasCustomCertificate,
     ipAddress,
+    ca,
   };
   state.webhook = config;
   state.poll?.conflict(BY_SET_WEBHOOK);

@@ -12,6 +12,8 @@ export interface WebhookConfig {
   readonly allowedUpdates: readonly string[] | undefined;
   readonly hasCustomCertificate: boolean;
   readonly ipAddress: string | undefined;
+  /** The self-signed certificate uploaded with setWebhook: trusted for https deliveries. */
+  readonly ca: Buffer | undefined;
 }
 
 /**
@@ -95,6 +97,9 @@ function describeNetworkError(error: unknown): string {
     case 'EHOSTUNREACH':
       return 'No route to host';
     default:
+      if (typeof code === 'string' && /CERT|SELF_SIGNED|TLS|SSL/.test(code)) {
+        return 'SSL error {error:0A000086:SSL routines::certificate verify failed}';
+      }
       return 'Webhook connection closed';
   }
 }
@@ -319,22 +324,26 @@ export class WebhookDeliverer {
         clock.clearTimeout(timer);
         resolve(result);
       };
-      const request = transport.request(url, { method: 'POST', headers, agent: false, auth: undefined }, (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('error', (error) => finish({ error: describeNetworkError(error) }));
-        response.on('end', () => {
-          const retryHeader = response.headers['retry-after'];
-          const retryAfter = retryHeader !== undefined ? Number.parseInt(String(retryHeader), 10) : undefined;
-          finish({
-            statusCode: response.statusCode ?? 0,
-            statusMessage: response.statusMessage ?? http.STATUS_CODES[response.statusCode ?? 0] ?? '',
-            ...(retryAfter !== undefined && Number.isFinite(retryAfter) ? { retryAfter } : {}),
-            body: Buffer.concat(chunks).toString('utf8'),
-            contentType: String(response.headers['content-type'] ?? ''),
+      const request = transport.request(
+        url,
+        { method: 'POST', headers, agent: false, ...(config.ca ? { ca: config.ca } : {}) },
+        (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('error', (error) => finish({ error: describeNetworkError(error) }));
+          response.on('end', () => {
+            const retryHeader = response.headers['retry-after'];
+            const retryAfter = retryHeader !== undefined ? Number.parseInt(String(retryHeader), 10) : undefined;
+            finish({
+              statusCode: response.statusCode ?? 0,
+              statusMessage: response.statusMessage ?? http.STATUS_CODES[response.statusCode ?? 0] ?? '',
+              ...(retryAfter !== undefined && Number.isFinite(retryAfter) ? { retryAfter } : {}),
+              body: Buffer.concat(chunks).toString('utf8'),
+              contentType: String(response.headers['content-type'] ?? ''),
+            });
           });
-        });
-      });
+        },
+      );
       const timer = clock.setTimeout(() => {
         finish({ error: READ_TIMEOUT });
         request.destroy();
