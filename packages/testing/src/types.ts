@@ -2,7 +2,6 @@ import type { Clock } from '@botkit/core';
 import type { CallbackQuery, Chat, Message, Update, User, UserFromGetMe, WebhookInfo } from '@grammyjs/types';
 import type { CallbackAnswer } from './chats.js';
 import type { EmulatorFaults } from './faults.js';
-import type { Params } from './params.js';
 import type { WebhookDelivery } from './webhook.js';
 
 /**
@@ -19,7 +18,7 @@ export interface RecordedRequest {
   /** The Bot API method as the client spelled it (`getUpdates`). */
   readonly method: string;
   /** Parameters from query string and body; uploaded files appear as `{ name, size, type }`. */
-  readonly params: Readonly<Params>;
+  readonly params: Readonly<Record<string, unknown>>;
   /** Clock time (epoch ms) the request arrived. */
   readonly at: number;
   /** HTTP status sent back; undefined while pending or when the connection was dropped. */
