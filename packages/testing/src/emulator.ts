@@ -173,13 +173,14 @@ class Emulator implements BotApiEmulator {
   ): CallbackQuery {
     if (!Number.isSafeInteger(chatId)) throw new TypeError(`Expected chatId to be an integer, got ${String(chatId)}`);
     if (typeof data !== 'string') throw new TypeError('Expected data to be a string');
+    const from = this.#user(chatId, options.from);
     const message =
       options.message ??
       [...this.#chats.sent].reverse().find((m) => m.chat.id === chatId) ??
-      this.#chats.userMessage(chatId, 'button', this.#o.botInfo, undefined);
+      this.#chats.buttonMessage(chatId, from);
     const query: CallbackQuery = {
       id: this.#chats.newCallbackQueryId(),
-      from: this.#user(chatId, options.from),
+      from,
       message,
       chat_instance: String(chatId),
       data,
@@ -342,8 +343,15 @@ class Emulator implements BotApiEmulator {
       const url = new URL(req.url ?? '/', this.apiRoot);
       const match = /^\/bot([^/]*)\/([^/]*)\/?$/.exec(url.pathname);
       if (!match) throw new ApiFailure(404, 'Not Found');
-      if (decodeURIComponent(match[1]!) !== this.#o.token) throw new ApiFailure(401, 'Unauthorized');
-      const method = decodeURIComponent(match[2]!);
+      let token: string;
+      let method: string;
+      try {
+        token = decodeURIComponent(match[1]!);
+        method = decodeURIComponent(match[2]!);
+      } catch {
+        throw new ApiFailure(404, 'Not Found');
+      }
+      if (token !== this.#o.token) throw new ApiFailure(401, 'Unauthorized');
       const handler = this.#handlers.get(method.toLowerCase());
       if (!handler) throw new ApiFailure(404, 'Not Found: method not found');
       const params = await readParams(req, url, controller.signal);

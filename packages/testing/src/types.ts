@@ -115,7 +115,7 @@ export interface BotApiEmulator {
    * @param chatId - chat id (positive: private chat with that user)
    * @param text - message text
    * @param options - author and chat
-   * @returns the user's message (queued as a `message` update)
+   * @returns the user's message (queued as a `message` update unless `allowed_updates` excludes messages)
    */
   sendMessage(chatId: number, text: string, options?: UserMessageOptions): Message;
   /**
@@ -132,7 +132,8 @@ export interface BotApiEmulator {
   /** The bot's answers to callback queries. */
   readonly callbackAnswers: readonly CallbackAnswer[];
   /**
-   * Resolves with the first message the bot sent (already, or later) that matches.
+   * Resolves with the first message the bot sent (already, or later) that matches, in its
+   * current state: an edit that makes a message match resolves it too.
    *
    * @param predicate - which message to wait for. @defaultValue any
    * @param options - wall-clock time limit and signal

@@ -162,7 +162,7 @@ describe('getUpdates', () => {
     expect(after.map((u) => u.message?.text)).toEqual(['now allowed']);
   });
 
-  it('drops an update whose lifetime passed: callback queries after 150 s, messages after 24 h', async () => {
+  it('drops an update whose lifetime passed: callback queries after 150 s, inline queries after 30 s, messages after 24 h', async () => {
     const clock = createTestClock();
     emulator = await createBotApiEmulator({ clock });
     emulator.callbackQuery(1, 'old');
@@ -170,6 +170,12 @@ describe('getUpdates', () => {
     await clock.advance(150_001);
     const result = (await call(emulator, 'getUpdates')).body.result as Update[];
     expect(result.map((u) => (u.message ? 'message' : 'callback'))).toEqual(['message']);
+    emulator.pushUpdate({
+      inline_query: { id: 'q1', from: { id: 1, is_bot: false, first_name: 'A' }, query: 'cats', offset: '' },
+    });
+    expect(emulator.pendingUpdates.map((u) => Object.keys(u)[1])).toEqual(['message', 'inline_query']);
+    await clock.advance(30_001); // inline queries live 30 s
+    expect(emulator.pendingUpdates.map((u) => Object.keys(u)[1])).toEqual(['message']);
     await clock.advance(24 * 3600_000);
     expect((await call(emulator, 'getUpdates')).body.result).toEqual([]);
     expect(emulator.webhookInfo.pending_update_count).toBe(0);

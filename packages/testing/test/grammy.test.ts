@@ -61,4 +61,28 @@ describe('grammY against the emulator', () => {
     await expect.poll(() => emulator!.webhookInfo.pending_update_count).toBe(0);
     expect(emulator.webhookInfo.last_error_message).toBeUndefined();
   });
+
+  it('handles a callback query: answers it and edits the message with the button', async () => {
+    emulator = await createBotApiEmulator();
+    const bot = new Bot(emulator.token, { client: { apiRoot: emulator.apiRoot } });
+    bot.command('menu', (ctx) =>
+      ctx.reply('Pick one', { reply_markup: { inline_keyboard: [[{ text: 'Yes', callback_data: 'yes' }]] } }),
+    );
+    bot.callbackQuery('yes', async (ctx) => {
+      await ctx.answerCallbackQuery({ text: 'Noted' });
+      await ctx.editMessageText('You picked yes');
+    });
+    const running = bot.start();
+    try {
+      emulator.sendMessage(9, '/menu');
+      const menu = await emulator.waitForMessage((m) => m.text === 'Pick one');
+      const query = emulator.callbackQuery(9, 'yes', { message: menu });
+      await emulator.waitForMessage((m) => m.message_id === menu.message_id && m.text === 'You picked yes');
+      expect(emulator.callbackAnswers).toMatchObject([{ callbackQueryId: query.id, text: 'Noted' }]);
+      expect(emulator.sentMessages).toHaveLength(1);
+    } finally {
+      await bot.stop();
+      await running;
+    }
+  });
 });
