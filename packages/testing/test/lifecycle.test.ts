@@ -79,4 +79,35 @@ describe('options and close()', () => {
     }
     await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
   });
+
+  it('leaves no server, socket or timer behind after close() with the system clock', async () => {
+    const count = () => {
+      const info = process.getActiveResourcesInfo();
+      return ['TCPServerWrap', 'TCPSocketWrap', 'Timeout'].map((kind) => info.filter((r) => r === kind).length);
+    };
+    await settle(10);
+    const before = count();
+    const emulator = await createBotApiEmulator({ webhookTimeoutMs: 60_000 });
+    const hook = await startHookServer();
+    hook.reply = () => ({ hang: true });
+    const poll = call(emulator, 'getUpdates', { timeout: 50 }).catch(() => undefined);
+    await emulator.waitForRequest('getUpdates');
+    await call(emulator, 'setWebhook', { url: hook.url }); // ends the poll
+    await poll;
+    emulator.sendMessage(1, 'stuck');
+    await vi.waitFor(() => expect(hook.open).toBe(1));
+    emulator.faults.inject('getMe', { kind: 'delay', delayMs: 30_000 });
+    const delayed = call(emulator, 'getMe').catch(() => undefined);
+    await emulator.waitForRequest('getMe');
+    await emulator.close();
+    await hook.close();
+    await delayed;
+    // Sockets close asynchronously: look again for a while (vi.waitFor would count its own timers).
+    let after = count();
+    for (let i = 0; i < 50 && JSON.stringify(after) !== JSON.stringify(before); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      after = count();
+    }
+    expect(after).toEqual(before);
+  });
 });
