@@ -9,7 +9,7 @@ import { type BotApiEmulatorOptions, type ResolvedOptions, resolveOptions } from
 import { type Params, readParams } from './params.js';
 import { handleWebhookMethod, type MethodContext, type WebhookState } from './methods.js';
 import type { BotApiEmulator, RecordedRequest, WaitOptions } from './types.js';
-import { resolveAllowedUpdates, UpdateQueue, updateTypeOf } from './update-queue.js';
+import { DEFAULT_ALLOWED_UPDATES, UpdateQueue, updateTypeOf } from './update-queue.js';
 import { type WebhookDelivery, WebhookDeliverer } from './webhook.js';
 
 const HOST = '127.0.0.1';
@@ -67,9 +67,10 @@ class Emulator implements BotApiEmulator {
       queue: this.#queue,
       deliverer: this.#deliverer,
       webhook: undefined,
-      allowedUpdatesList: undefined,
-      allowed: resolveAllowedUpdates(undefined),
+      allowed: new Set(DEFAULT_ALLOWED_UPDATES),
       poll: undefined,
+      setWebhookIntervalMs: options.setWebhookIntervalMs,
+      nextSetWebhookAt: Number.NEGATIVE_INFINITY,
     };
     const chats = this.#chats;
     this.#handlers = new Map<string, Handler>([

@@ -11,7 +11,7 @@ import {
   type Params,
   stringParam,
 } from './params.js';
-import { resolveAllowedUpdates, type UpdateQueue } from './update-queue.js';
+import { DEFAULT_ALLOWED_UPDATES, resolveAllowedUpdates, UPDATE_TYPES, type UpdateQueue } from './update-queue.js';
 import type { WebhookConfig, WebhookDeliverer } from './webhook.js';
 
 /** Context of one call. */
@@ -36,11 +36,13 @@ export interface WebhookState {
   readonly queue: UpdateQueue;
   readonly deliverer: WebhookDeliverer;
   webhook: WebhookConfig | undefined;
-  /** `allowed_updates` as the bot last set it (undefined: never set). */
-  allowedUpdatesList: readonly string[] | undefined;
   /** The effective set of allowed update types. */
   allowed: Set<string>;
   poll: LongPoll | undefined;
+  /** Minimum clock time between two setWebhook calls with a URL (the server answers 429 sooner). */
+  readonly setWebhookIntervalMs: number;
+  /** Clock time before which setWebhook with a URL answers 429. */
+  nextSetWebhookAt: number;
 }
 
 const LONG_POLL_MAX_TIMEOUT_SECONDS = 50;
@@ -54,12 +56,8 @@ const BY_SET_WEBHOOK = 'Conflict: terminated by setWebhook request';
 type Answer = { result: unknown; description?: string };
 
 function setAllowedUpdates(state: WebhookState, params: Params): void {
-  const raw = jsonParam(params, 'allowed_updates');
-  if (raw === undefined || raw === null) return;
-  if (!Array.isArray(raw)) throw badRequest("can't parse allowed updates");
-  const list = raw.filter((item): item is string => typeof item === 'string');
-  state.allowedUpdatesList = list;
-  state.allowed = resolveAllowedUpdates(list);
+  const resolved = resolveAllowedUpdates(jsonParam(params, 'allowed_updates'));
+  if (resolved) state.allowed = resolved;
 }
 
 function getUpdates(state: WebhookState, params: Params, ctx: MethodContext): Answer | Promise<Answer> {
@@ -75,8 +73,11 @@ function getUpdates(state: WebhookState, params: Params, ctx: MethodContext): An
   if (first.length > 0 || timeout === 0 || ctx.signal.aborted) return { result: first };
   return new Promise<Answer>((resolve, reject) => {
     let timer: ClockTimer | undefined;
+    let batching: NodeJS.Immediate | undefined;
     const done = () => {
       if (timer) clock.clearTimeout(timer);
+      if (batching) clearImmediate(batching);
+      batching = undefined;
       ctx.signal.removeEventListener('abort', onAbort);
       if (state.poll === poll) state.poll = undefined;
     };
@@ -85,11 +86,17 @@ function getUpdates(state: WebhookState, params: Params, ctx: MethodContext): An
       reject(ctx.signal.reason);
     };
     const poll: LongPoll = {
+      // Like the server, wait a moment after the first new update so updates pushed together
+      // are answered together.
       wake() {
-        const updates: Update[] = queue.take(from, limit, clock.now());
-        if (updates.length === 0) return;
-        done();
-        resolve({ result: updates });
+        if (batching) return;
+        batching = setImmediate(() => {
+          batching = undefined;
+          const updates: Update[] = queue.take(from, limit, clock.now());
+          if (updates.length === 0) return;
+          done();
+          resolve({ result: updates });
+        });
       },
       conflict(description) {
         done();
@@ -122,6 +129,11 @@ function deleteWebhook(state: WebhookState, params: Params): Answer {
 function setWebhook(state: WebhookState, params: Params): Answer {
   const url = stringParam(params, 'url') ?? '';
   if (url === '') return deleteWebhook(state, params);
+  const now = state.clock.now();
+  if (now < state.nextSetWebhookAt) {
+    throw new ApiFailure(429, 'Too Many Requests: retry after 1', { retry_after: 1 });
+  }
+  state.nextSetWebhookAt = now + state.setWebhookIntervalMs;
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -138,9 +150,11 @@ function setWebhook(state: WebhookState, params: Params): Answer {
   const hasCustomCertificate = isUploadedFile(certificate);
   const ca = hasCustomCertificate ? fileContent(certificate) : undefined;
   setAllowedUpdates(state, params);
-  if (boolParam(params, 'drop_pending_updates')) state.queue.clear();
+  const drop = boolParam(params, 'drop_pending_updates');
+  if (drop) state.queue.clear();
   const current = state.webhook;
   if (
+    !drop &&
     current &&
     current.url === url &&
     current.maxConnections === maxConnections &&
@@ -154,7 +168,6 @@ function setWebhook(state: WebhookState, params: Params): Answer {
     url,
     secretToken: secret || undefined,
     maxConnections,
-    allowedUpdates: state.allowedUpdatesList,
     hasCustomCertificate,
     ipAddress,
     ca,
@@ -179,8 +192,9 @@ function getWebhookInfo(state: WebhookState): Answer {
     info.last_error_message = deliverer.lastErrorMessage ?? '';
   }
   if (webhook) info.max_connections = webhook.maxConnections;
-  if (state.allowedUpdatesList && state.allowedUpdatesList.length > 0) {
-    (info as { allowed_updates?: string[] }).allowed_updates = [...state.allowed];
+  const allowed = state.allowed;
+  if (allowed.size !== DEFAULT_ALLOWED_UPDATES.size || [...allowed].some((t) => !DEFAULT_ALLOWED_UPDATES.has(t))) {
+    (info as { allowed_updates?: string[] }).allowed_updates = UPDATE_TYPES.filter((t) => allowed.has(t));
   }
   return { result: info };
 }

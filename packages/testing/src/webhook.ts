@@ -8,8 +8,6 @@ export interface WebhookConfig {
   readonly url: string;
   readonly secretToken: string | undefined;
   readonly maxConnections: number;
-  /** As given (undefined when never given); the effective filter lives in the emulator. */
-  readonly allowedUpdates: readonly string[] | undefined;
   readonly hasCustomCertificate: boolean;
   readonly ipAddress: string | undefined;
   /** The self-signed certificate uploaded with setWebhook: trusted for https deliveries. */

@@ -35,6 +35,27 @@ describe('getUpdates', () => {
     expect(emulator.pendingUpdates.map((u) => u.update_id)).toEqual([5]);
   });
 
+  it('ignores an offset more than 10 past the next update id ("in the future") and confirms nothing', async () => {
+    emulator = await createBotApiEmulator();
+    for (const text of ['a', 'b']) emulator.sendMessage(1, text);
+    expect(ids((await call(emulator, 'getUpdates', { offset: 1000 })).body.result)).toEqual([1, 2]);
+    expect(emulator.pendingUpdates).toHaveLength(2);
+    // Up to 10 past the next id (3) is still taken as a confirmation of everything.
+    expect(ids((await call(emulator, 'getUpdates', { offset: 13 })).body.result)).toEqual([]);
+    expect(emulator.pendingUpdates).toHaveLength(0);
+  });
+
+  it('answers updates pushed together in one long-poll response', async () => {
+    emulator = await createBotApiEmulator();
+    const poll = call(emulator, 'getUpdates', { timeout: 30 });
+    await emulator.waitForRequest('getUpdates');
+    await settle();
+    emulator.sendMessage(1, 'a');
+    emulator.sendMessage(2, 'b');
+    emulator.sendMessage(3, 'c');
+    expect(ids((await poll).body.result)).toEqual([1, 2, 3]);
+  });
+
   it('returns at most limit updates and clamps limit to 1-100 like the real server', async () => {
     emulator = await createBotApiEmulator();
     for (let i = 0; i < 120; i++) emulator.sendMessage(1, `m${i}`);
