@@ -85,4 +85,25 @@ describe('grammY against the emulator', () => {
       await running;
     }
   });
+
+  it('a second instance polling with the same token stops the first with 409 Conflict', async () => {
+    emulator = await createBotApiEmulator();
+    const first = makeBot(emulator);
+    const firstRun = first.start({ timeout: 30 }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    await emulator.waitForRequest((r) => r.method === 'getUpdates' && r.params.timeout === 30);
+    await expect.poll(() => emulator!.isPolling).toBe(true);
+    const second = makeBot(emulator);
+    const secondRun = second.start({ timeout: 30 });
+    expect(await firstRun).toMatchObject({
+      error_code: 409,
+      description: 'Conflict: terminated by other getUpdates request; make sure that only one bot instance is running',
+    });
+    emulator.sendMessage(3, '/start');
+    await emulator.waitForMessage((m) => m.chat.id === 3);
+    await second.stop();
+    await secondRun;
+  });
 });

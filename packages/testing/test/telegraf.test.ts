@@ -103,4 +103,15 @@ describe('Telegraf against the emulator', () => {
       bot.stop('test');
     }
   });
+
+  it('sendDocument from Telegraf (its own multipart encoder) records the file name and size', async () => {
+    emulator = await createBotApiEmulator();
+    const bot = new Telegraf(emulator.token, { telegram: { apiRoot: emulator.apiRoot } });
+    const message = await bot.telegram.sendDocument(5, {
+      source: Buffer.alloc(4321, 1),
+      filename: 'report.csv',
+    });
+    expect(message.document).toMatchObject({ file_name: 'report.csv', file_size: 4321 });
+    expect(emulator.sentMessages.at(-1)?.document?.file_size).toBe(4321);
+  });
 });
