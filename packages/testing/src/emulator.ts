@@ -2,18 +2,18 @@ import http from 'node:http';
 import type { Socket } from 'node:net';
 import { sleep } from '@botkit/core';
 import type { CallbackQuery, Message, Update, User, WebhookInfo } from '@grammyjs/types';
-import { ApiFailure, defaultDescription, type TelegramErrorBody } from './api-error.js';
+import { ApiFailure, defaultDescription, writeJson } from './api-error.js';
 import { ChatStore } from './chats.js';
-import { type EmulatorFaults, FaultTable } from './faults.js';
+import { createFaultsController, type EmulatorFaults, FaultTable } from './faults.js';
 import { type BotApiEmulatorOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { type Params, readParams } from './params.js';
 import { handleWebhookMethod, type MethodContext, type WebhookState } from './methods.js';
 import type { BotApiEmulator, RecordedRequest, WaitOptions } from './types.js';
 import { DEFAULT_ALLOWED_UPDATES, UpdateQueue, updateTypeOf } from './update-queue.js';
+import { Waiters } from './waiters.js';
 import { type WebhookDelivery, WebhookDeliverer } from './webhook.js';
 
 const HOST = '127.0.0.1';
-const DEFAULT_WAIT_MS = 10_000;
 
 interface MethodAnswer {
   result: unknown;
@@ -39,7 +39,7 @@ class Emulator implements BotApiEmulator {
   readonly #deliveries: WebhookDelivery[] = [];
   readonly #deliverer: WebhookDeliverer;
   readonly #requestListeners = new Set<() => void>();
-  readonly #closeListeners = new Set<() => void>();
+  readonly #waiters = new Waiters();
   readonly #state: WebhookState;
   readonly #handlers: Map<string, Handler>;
   #port = 0;
@@ -192,51 +192,8 @@ class Emulator implements BotApiEmulator {
 
   // ---- waiting ---------------------------------------------------------------------------
 
-  #wait<T>(
-    find: () => T | undefined,
-    subscribe: (check: () => void) => () => void,
-    what: string,
-    options: WaitOptions = {},
-  ): Promise<T> {
-    const { timeoutMs = DEFAULT_WAIT_MS, signal } = options;
-    if (!(timeoutMs > 0)) return Promise.reject(new TypeError(`Expected timeoutMs > 0, got ${timeoutMs}`));
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    const found = find();
-    if (found !== undefined) return Promise.resolve(found);
-    if (this.#closed) return Promise.reject(new Error('The Bot API emulator is closed'));
-    return new Promise<T>((resolve, reject) => {
-      const cleanup = () => {
-        clearTimeout(timer);
-        unsubscribe();
-        this.#closeListeners.delete(onClose);
-        signal?.removeEventListener('abort', onAbort);
-      };
-      const check = () => {
-        const value = find();
-        if (value === undefined) return;
-        cleanup();
-        resolve(value);
-      };
-      const onAbort = () => {
-        cleanup();
-        reject(signal?.reason);
-      };
-      const onClose = () => {
-        cleanup();
-        reject(new Error(`The Bot API emulator closed while waiting for ${what}`));
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`));
-      }, timeoutMs);
-      const unsubscribe = subscribe(check);
-      this.#closeListeners.add(onClose);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
-  }
-
   waitForMessage(predicate: (message: Message) => boolean = () => true, options?: WaitOptions): Promise<Message> {
-    return this.#wait(
+    return this.#waiters.wait(
       () => this.#chats.sent.find(predicate),
       (check) => {
         this.#chats.onSent.add(check);
@@ -253,7 +210,7 @@ class Emulator implements BotApiEmulator {
   ): Promise<RecordedRequest> {
     const predicate =
       typeof match === 'string' ? (r: RecordedRequest) => r.method.toLowerCase() === match.toLowerCase() : match;
-    return this.#wait(
+    return this.#waiters.wait(
       () => this.#requests.find(predicate),
       (check) => {
         this.#requestListeners.add(check);
@@ -266,70 +223,28 @@ class Emulator implements BotApiEmulator {
 
   // ---- faults ----------------------------------------------------------------------------
 
-  readonly faults: EmulatorFaults = this.#makeFaults();
-
-  #makeFaults(): EmulatorFaults {
-    const self = this;
-    return {
-      inject: (method, fault, options) => self.#faults.add(method, fault, options),
-      get active() {
-        return self.#faults.handles;
-      },
-      clear() {
-        self.#faults.clear();
-        this.webhookReachable();
-      },
-      async refuseConnections() {
-        if (self.#refusing || self.#closed) return;
-        self.#refusing = true;
-        await self.#closeServer();
-      },
-      async acceptConnections() {
-        if (!self.#refusing || self.#closed) return;
-        await self.listen(self.#port);
-        self.#refusing = false;
-      },
-      get refusingConnections() {
-        return self.#refusing;
-      },
-      webhookUnreachable(message = 'Connection refused') {
-        if (typeof message !== 'string' || message === '') {
-          throw new TypeError('Expected message to be a non-empty string');
-        }
-        self.#unreachable = message;
-      },
-      webhookReachable() {
-        self.#unreachable = undefined;
-        self.#deliverer.wake();
-      },
-    };
-  }
+  readonly faults: EmulatorFaults = createFaultsController(this.#faults, {
+    refuse: async () => {
+      if (this.#refusing || this.#closed) return;
+      this.#refusing = true;
+      await this.#closeServer();
+    },
+    accept: async () => {
+      if (!this.#refusing || this.#closed) return;
+      await this.listen(this.#port);
+      this.#refusing = false;
+    },
+    refusing: () => this.#refusing,
+    setUnreachable: (message) => {
+      this.#unreachable = message;
+      if (message === undefined) this.#deliverer.wake();
+    },
+  });
 
   // ---- HTTP ------------------------------------------------------------------------------
 
   #detachedContext(): MethodContext {
     return { signal: new AbortController().signal };
-  }
-
-  #send(res: http.ServerResponse, status: number, body: unknown): void {
-    if (res.writableEnded || res.destroyed) return;
-    const json = JSON.stringify(body);
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
-    res.end(json);
-  }
-
-  #fail(res: http.ServerResponse, failure: ApiFailure): void {
-    const body: TelegramErrorBody = failure.toBody();
-    const headers: Record<string, string> = {};
-    if (failure.parameters?.retry_after !== undefined) headers['retry-after'] = String(failure.parameters.retry_after);
-    if (res.writableEnded || res.destroyed) return;
-    const json = JSON.stringify(body);
-    res.writeHead(failure.errorCode, {
-      ...headers,
-      'content-type': 'application/json',
-      'content-length': Buffer.byteLength(json),
-    });
-    res.end(json);
   }
 
   async #handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -380,7 +295,7 @@ class Emulator implements BotApiEmulator {
         return;
       }
       record.status = 200;
-      this.#send(res, 200, {
+      writeJson(res, 200, {
         ok: true,
         result: answer.result,
         ...(answer.description ? { description: answer.description } : {}),
@@ -393,7 +308,13 @@ class Emulator implements BotApiEmulator {
       const failure =
         error instanceof ApiFailure ? error : new ApiFailure(500, 'Internal Server Error: emulator failure');
       if (record) record.status = failure.errorCode;
-      this.#fail(res, failure);
+      const retryAfter = failure.parameters?.retry_after;
+      writeJson(
+        res,
+        failure.errorCode,
+        failure.toBody(),
+        retryAfter !== undefined ? { 'retry-after': String(retryAfter) } : {},
+      );
     } finally {
       res.off('close', onClose);
       this.#active.delete(controller);
@@ -430,7 +351,7 @@ class Emulator implements BotApiEmulator {
   close(): Promise<void> {
     this.#closed ??= (async () => {
       this.#deliverer.stop();
-      for (const listener of [...this.#closeListeners]) listener();
+      this.#waiters.close();
       if (this.#server.listening) await this.#closeServer();
       else this.#state.poll?.cancel();
     })();

@@ -232,3 +232,37 @@ export class FaultTable {
     this.#entries = [];
   }
 }
+
+/** What the faults controller needs from the emulator. */
+export interface FaultHooks {
+  refuse(): Promise<void>;
+  accept(): Promise<void>;
+  refusing(): boolean;
+  setUnreachable(message: string | undefined): void;
+}
+
+/** The public {@link EmulatorFaults} object over a fault table and the emulator's hooks. */
+export function createFaultsController(table: FaultTable, hooks: FaultHooks): EmulatorFaults {
+  return {
+    inject: (method, fault, options) => table.add(method, fault, options),
+    get active() {
+      return table.handles;
+    },
+    clear: () => {
+      table.clear();
+      hooks.setUnreachable(undefined);
+    },
+    refuseConnections: () => hooks.refuse(),
+    acceptConnections: () => hooks.accept(),
+    get refusingConnections() {
+      return hooks.refusing();
+    },
+    webhookUnreachable: (message = 'Connection refused') => {
+      if (typeof message !== 'string' || message === '') {
+        throw new TypeError('Expected message to be a non-empty string');
+      }
+      hooks.setUnreachable(message);
+    },
+    webhookReachable: () => hooks.setUnreachable(undefined),
+  };
+}
