@@ -2,7 +2,7 @@ import { createTestClock } from '@botkit/core';
 import type { Update } from '@grammyjs/types';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type BotApiEmulator, createBotApiEmulator } from '../src/index.js';
-import { call, settle, startHookServer } from './helpers.js';
+import { call, settle, startHookServer, WAIT } from './helpers.js';
 
 let emulator: BotApiEmulator;
 afterEach(async () => {
@@ -161,7 +161,7 @@ describe('getUpdates', () => {
     expect(emulator.isPolling).toBe(true);
     controller.abort();
     await expect(poll).rejects.toThrow();
-    await expect.poll(() => emulator.isPolling).toBe(false);
+    await expect.poll(() => emulator.isPolling, WAIT).toBe(false);
     // The update stays pending for the next poll.
     emulator.sendMessage(1, 'kept');
     expect(ids((await call(emulator, 'getUpdates')).body.result)).toEqual([1]);

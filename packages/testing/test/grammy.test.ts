@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Bot, webhookCallback } from 'grammy';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type BotApiEmulator, createBotApiEmulator } from '../src/index.js';
+import { WAIT } from './helpers.js';
 
 let emulator: BotApiEmulator | undefined;
 let server: http.Server | undefined;
@@ -58,7 +59,7 @@ describe('grammY against the emulator', () => {
     emulator.sendMessage(7, '/start');
     const reply = await emulator.waitForMessage((m) => m.chat.id === 7);
     expect(reply.text).toBe('Hello, Test User!');
-    await expect.poll(() => emulator!.webhookInfo.pending_update_count).toBe(0);
+    await expect.poll(() => emulator!.webhookInfo.pending_update_count, WAIT).toBe(0);
     expect(emulator.webhookInfo.last_error_message).toBeUndefined();
   });
 
@@ -94,7 +95,7 @@ describe('grammY against the emulator', () => {
       (error: unknown) => error,
     );
     await emulator.waitForRequest((r) => r.method === 'getUpdates' && r.params.timeout === 30);
-    await expect.poll(() => emulator!.isPolling).toBe(true);
+    await expect.poll(() => emulator!.isPolling, WAIT).toBe(true);
     const second = makeBot(emulator);
     const secondRun = second.start({ timeout: 30 });
     expect(await firstRun).toMatchObject({

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Update } from '@grammyjs/types';
+import { vi } from 'vitest';
 import type { BotApiEmulator } from '../src/index.js';
 
 /** A raw Bot API call: status and parsed JSON body, exactly as the emulator sent them. */
@@ -93,4 +94,12 @@ export async function startHookServer(): Promise<HookServer> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   (hook as { url: string }).url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
   return hook;
+}
+
+/** Generous limits for waiting on real I/O: CI machines are loaded; this is no speed claim. */
+export const WAIT = { timeout: 10_000, interval: 10 } as const;
+
+/** `vi.waitFor` with {@link WAIT}. */
+export function eventually<T>(check: () => T | Promise<T>): Promise<T> {
+  return vi.waitFor(check, WAIT);
 }

@@ -1,8 +1,8 @@
 import http from 'node:http';
 import { type Clock, type ClockTimer, createTestClock, systemClock } from '@botkit/core';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createBotApiEmulator } from '../src/index.js';
-import { call, settle, startHookServer } from './helpers.js';
+import { call, settle, startHookServer, eventually } from './helpers.js';
 
 describe('options and close()', () => {
   it('rejects invalid options with a TypeError naming the option', async () => {
@@ -59,10 +59,10 @@ describe('options and close()', () => {
       hook.reply = () => ({ hang: true });
       await call(second, 'setWebhook', { url: hook.url });
       second.sendMessage(1, 'x');
-      await vi.waitFor(() => expect(hook.open).toBe(1));
+      await eventually(() => expect(hook.open).toBe(1));
       expect(clock.pendingTimers).toBe(1); // the read timeout
       await second.close();
-      await vi.waitFor(() => expect(hook.open).toBe(0));
+      await eventually(() => expect(hook.open).toBe(0));
       expect(clock.pendingTimers).toBe(0);
       expect(() => second.sendMessage(1, 'late')).toThrow(/closed/);
     } finally {
@@ -113,7 +113,7 @@ describe('options and close()', () => {
     await call(emulator, 'setWebhook', { url: hook.url }); // ends the poll
     await poll;
     emulator.sendMessage(1, 'stuck');
-    await vi.waitFor(() => expect(hook.open).toBe(1));
+    await eventually(() => expect(hook.open).toBe(1));
     emulator.faults.inject('getMe', { kind: 'delay', delayMs: 30_000 });
     const delayed = call(emulator, 'getMe').catch(() => undefined);
     await emulator.waitForRequest('getMe');

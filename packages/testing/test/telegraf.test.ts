@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { Telegraf } from 'telegraf';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type BotApiEmulator, createBotApiEmulator } from '../src/index.js';
+import { WAIT } from './helpers.js';
 
 // A self-signed certificate for 127.0.0.1, for tests only: Telegraf's webhook always uses https,
 // and, as with the real Bot API, the bot uploads its self-signed certificate with setWebhook.
@@ -80,7 +81,7 @@ describe('Telegraf against the emulator', () => {
       // Telegraf answers through the webhook response (webhookReply), which the emulator runs.
       const reply = await emulator.waitForMessage((m) => m.chat.id === 77);
       expect(reply.text).toBe('Hello from Telegraf, Test User!');
-      await expect.poll(() => emulator.webhookInfo.pending_update_count).toBe(0);
+      await expect.poll(() => emulator.webhookInfo.pending_update_count, WAIT).toBe(0);
       expect(emulator.webhookInfo.last_error_message).toBeUndefined();
     } finally {
       bot.stop('test');
@@ -96,7 +97,7 @@ describe('Telegraf against the emulator', () => {
     });
     try {
       emulator.sendMessage(78, '/start');
-      await expect.poll(() => emulator.webhookInfo.last_error_message).toMatch(/^SSL error/);
+      await expect.poll(() => emulator.webhookInfo.last_error_message, WAIT).toMatch(/^SSL error/);
       expect(emulator.webhookInfo.pending_update_count).toBe(1);
       expect(emulator.sentMessages).toHaveLength(0);
     } finally {

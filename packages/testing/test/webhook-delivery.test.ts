@@ -2,9 +2,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createTestClock, type TestClock } from '@botkit/core';
 import type { Update } from '@grammyjs/types';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { type BotApiEmulator, createBotApiEmulator } from '../src/index.js';
-import { call, type HookServer, settle, startHookServer } from './helpers.js';
+import { call, type HookServer, settle, startHookServer, eventually } from './helpers.js';
 
 let emulator: BotApiEmulator;
 let hook: HookServer;
@@ -27,7 +27,7 @@ afterEach(async () => {
   await hook?.close();
 });
 
-const deliveries = (n: number) => vi.waitFor(() => expect(emulator.webhookDeliveries.length).toBeGreaterThanOrEqual(n));
+const deliveries = (n: number) => eventually(() => expect(emulator.webhookDeliveries.length).toBeGreaterThanOrEqual(n));
 
 describe('webhook delivery', () => {
   it('POSTs the update as JSON with the X-Telegram-Bot-Api-Secret-Token header and confirms it on 2xx', async () => {
@@ -110,7 +110,7 @@ describe('webhook delivery', () => {
     await setup();
     hook.reply = () => ({ hang: true });
     emulator.sendMessage(10, 'hi');
-    await vi.waitFor(() => expect(hook.open).toBe(1));
+    await eventually(() => expect(hook.open).toBe(1));
     await clock.advance(59_999);
     await settle();
     expect(emulator.webhookDeliveries).toHaveLength(0);
@@ -141,12 +141,12 @@ describe('webhook delivery', () => {
     emulator.sendMessage(1, 'a');
     emulator.sendMessage(1, 'b');
     emulator.sendMessage(2, 'c');
-    await vi.waitFor(() => expect(hook.requests.map((r) => r.update.message?.text)).toEqual(['a', 'a', 'c']));
+    await eventually(() => expect(hook.requests.map((r) => r.update.message?.text)).toEqual(['a', 'a', 'c']));
     await settle(20);
     expect(hook.requests).toHaveLength(3); // b waits behind a
     chatOneFails = false;
     await clock.advance(2_000);
-    await vi.waitFor(() => expect(hook.requests.map((r) => r.update.message?.text)).toEqual(['a', 'a', 'c', 'a', 'b']));
+    await eventually(() => expect(hook.requests.map((r) => r.update.message?.text)).toEqual(['a', 'a', 'c', 'a', 'b']));
     expect(emulator.webhookInfo.pending_update_count).toBe(0);
   });
 
@@ -158,25 +158,25 @@ describe('webhook delivery', () => {
     hook.reply = () => new Promise((resolve) => release.push(() => resolve({ status: 200 })));
     for (let chat = 1; chat <= 5; chat++) emulator.sendMessage(chat, `to ${chat}`);
     emulator.sendMessage(1, 'second in chat 1');
-    await vi.waitFor(() => expect(hook.open).toBe(3));
+    await eventually(() => expect(hook.open).toBe(3));
     await settle(20);
     expect(hook.open).toBe(3);
     expect(hook.requests.slice(1).map((r) => r.update.message?.chat.id)).toEqual([1, 2, 3]);
     while (hook.requests.length < 7 || release.length > 0) {
-      await vi.waitFor(() => expect(release.length).toBeGreaterThan(0));
+      await eventually(() => expect(release.length).toBeGreaterThan(0));
       release.shift()?.();
       await settle();
     }
     const chatOne = hook.requests.filter((r) => r.update.message?.chat.id === 1).map((r) => r.update.message?.text);
     expect(chatOne).toEqual(['to 1', 'second in chat 1']);
-    await vi.waitFor(() => expect(emulator.webhookInfo.pending_update_count).toBe(0));
+    await eventually(() => expect(emulator.webhookInfo.pending_update_count).toBe(0));
   });
 
   it('sends only one update at a time until a delivery succeeds', async () => {
     await setup({ maxConnections: 5 });
     hook.reply = () => ({ hang: true });
     for (let chat = 1; chat <= 3; chat++) emulator.sendMessage(chat, 'x');
-    await vi.waitFor(() => expect(hook.open).toBe(1));
+    await eventually(() => expect(hook.open).toBe(1));
     await settle(20);
     expect(hook.open).toBe(1);
   });
@@ -206,8 +206,8 @@ describe('webhook delivery', () => {
     expect(emulator.webhookInfo.last_error_message).toBe('Failed to resolve host: Name or service not known');
     emulator.faults.webhookReachable();
     await clock.advance(2_000);
-    await vi.waitFor(() => expect(hook.requests).toHaveLength(1));
-    await vi.waitFor(() => expect(emulator.webhookInfo.pending_update_count).toBe(0));
+    await eventually(() => expect(hook.requests).toHaveLength(1));
+    await eventually(() => expect(emulator.webhookInfo.pending_update_count).toBe(0));
   });
 
   it('runs a method the webhook answers with (webhook reply), but never get* or setWebhook', async () => {
@@ -233,9 +233,9 @@ describe('webhook delivery', () => {
     await setup();
     hook.reply = () => ({ hang: true });
     emulator.sendMessage(1, 'in flight');
-    await vi.waitFor(() => expect(hook.open).toBe(1));
+    await eventually(() => expect(hook.open).toBe(1));
     await call(emulator, 'deleteWebhook');
-    await vi.waitFor(() => expect(hook.open).toBe(0));
+    await eventually(() => expect(hook.open).toBe(0));
     const updates = (await call(emulator, 'getUpdates')).body.result as Update[];
     expect(updates.map((u) => u.message?.text)).toEqual(['in flight']);
   });
