@@ -107,7 +107,9 @@ export interface EmulatorFaults {
   clear(): void;
   /**
    * Stops listening: new connections to {@link BotApiEmulator.apiRoot} are refused
-   * (`ECONNREFUSED`) and open ones are closed, like a Bot API server that went down.
+   * (`ECONNREFUSED`) and open ones are closed (waiting long polls included), like a Bot API
+   * server that went down. Webhook deliveries go on; add
+   * {@link EmulatorFaults.webhookUnreachable} for a full Telegram outage.
    *
    * @returns resolves once the port is closed
    */

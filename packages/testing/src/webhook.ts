@@ -216,12 +216,12 @@ export class WebhookDeliverer {
       if (generation !== this.#generation) return;
       this.#inFlight.delete(update.id);
       update.inFlight = false;
-      this.#finish(config, update, attempt, startedAt, result);
+      this.#finish(update, attempt, startedAt, result);
       this.wake();
     });
   }
 
-  #finish(config: WebhookConfig, update: StoredUpdate, attempt: number, startedAt: number, r: PostResult): void {
+  #finish(update: StoredUpdate, attempt: number, startedAt: number, r: PostResult): void {
     const { clock, queue } = this.#deps;
     const now = clock.now();
     const ok = r.statusCode !== undefined && r.statusCode >= 200 && r.statusCode <= 299;
@@ -267,7 +267,6 @@ export class WebhookDeliverer {
     update.failCount++;
     update.wakeupAt = now + effective * 1000;
     this.#deps.record({ ...base, nextAttemptAt: update.wakeupAt });
-    void config;
   }
 
   #reply(r: PostResult): void {

@@ -184,7 +184,7 @@ describe('webhook delivery', () => {
   it('drops an update that would expire before its next attempt (callback query: 150 s) and keeps messages', async () => {
     await setup();
     emulator.faults.webhookUnreachable();
-    const query = emulator.callbackQuery(1, 'press');
+    emulator.callbackQuery(1, 'press');
     emulator.sendMessage(2, 'message');
     for (let i = 0; i < 30 && clock.now() < Date.UTC(2026, 0, 1) + 300_000; i++) {
       await settle();
@@ -194,7 +194,6 @@ describe('webhook delivery', () => {
     expect(dropped?.updateId).toBe(1);
     expect(emulator.pendingUpdates.map((u: Update) => u.message?.text)).toEqual(['message']);
     expect(hook.requests).toHaveLength(0);
-    expect(query.data).toBe('press');
   });
 
   it('webhookUnreachable: Telegram cannot reach a running webhook until webhookReachable()', async () => {
