@@ -238,4 +238,21 @@ describe('webhook delivery', () => {
     const updates = (await call(emulator, 'getUpdates')).body.result as Update[];
     expect(updates.map((u) => u.message?.text)).toEqual(['in flight']);
   });
+
+  it('setWebhook to a new URL aborts the delivery in flight and delivers the update to the new URL', async () => {
+    await setup();
+    hook.reply = () => ({ hang: true });
+    emulator.sendMessage(1, 'moving');
+    await eventually(() => expect(hook.open).toBe(1));
+    const second = await startHookServer();
+    try {
+      await clock.advance(1000); // setWebhook is allowed once a second
+      expect((await call(emulator, 'setWebhook', { url: second.url })).body.description).toBe('Webhook was set');
+      await eventually(() => expect(second.requests.map((r) => r.update.message?.text)).toEqual(['moving']));
+      await eventually(() => expect(hook.open).toBe(0));
+      await eventually(() => expect(emulator.webhookInfo.pending_update_count).toBe(0));
+    } finally {
+      await second.close();
+    }
+  });
 });
