@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import type { Clock, ClockTimer } from '@botkit/core';
 import type { Update, WebhookInfo } from '@grammyjs/types';
 import { ApiFailure, badRequest } from './api-error.js';
@@ -179,6 +180,13 @@ function setWebhook(state: WebhookState, params: Params): Answer {
   return { result: true, description: 'Webhook was set' };
 }
 
+/** The webhook's IP address as getWebhookInfo shows it: the host when it is an IP, else unresolved. */
+function ipOf(url: string): string {
+  const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+  if (host === 'localhost') return '127.0.0.1';
+  return isIP(host) ? host : '<unknown>';
+}
+
 function getWebhookInfo(state: WebhookState): Answer {
   const { deliverer, webhook } = state;
   const info: WebhookInfo = {
@@ -186,7 +194,7 @@ function getWebhookInfo(state: WebhookState): Answer {
     has_custom_certificate: webhook?.hasCustomCertificate ?? false,
     pending_update_count: state.queue.pending(state.clock.now()).length,
   };
-  if (webhook) info.ip_address = webhook.ipAddress ?? '127.0.0.1';
+  if (webhook) info.ip_address = webhook.ipAddress ?? ipOf(webhook.url);
   if (deliverer.lastErrorDate !== undefined) {
     info.last_error_date = deliverer.lastErrorDate;
     info.last_error_message = deliverer.lastErrorMessage ?? '';
