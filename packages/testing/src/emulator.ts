@@ -22,6 +22,9 @@ interface MethodAnswer {
 
 type Handler = (params: Params, ctx: MethodContext) => MethodAnswer | Promise<MethodAnswer>;
 
+/** A request log entry while the emulator fills it in. */
+type LiveRecord = { -readonly [K in keyof RecordedRequest]: RecordedRequest[K] };
+
 function pushBounded<T>(list: T[], item: T, limit: number): void {
   list.push(item);
   if (list.length > limit) list.splice(0, list.length - limit);
@@ -254,7 +257,7 @@ class Emulator implements BotApiEmulator {
       if (!res.writableFinished) controller.abort(new Error('client closed the connection'));
     };
     res.once('close', onClose);
-    let record: RecordedRequest | undefined;
+    let record: LiveRecord | undefined;
     try {
       const url = new URL(req.url ?? '/', this.apiRoot);
       const match = /^\/bot([^/]*)\/([^/]*)\/?$/.exec(url.pathname);
@@ -324,7 +327,7 @@ class Emulator implements BotApiEmulator {
   /** Runs a method the webhook answered with (webhook reply); its result goes nowhere. */
   async #runReply(method: string, params: Record<string, unknown>): Promise<void> {
     const handler = this.#handlers.get(method.toLowerCase());
-    const record: RecordedRequest = { method, params, at: this.#o.clock.now(), status: undefined, fault: undefined };
+    const record: LiveRecord = { method, params, at: this.#o.clock.now(), status: undefined, fault: undefined };
     pushBounded(this.#requests, record, this.#o.logLimit);
     for (const listener of [...this.#requestListeners]) listener();
     if (!handler) {

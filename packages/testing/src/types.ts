@@ -22,9 +22,9 @@ export interface RecordedRequest {
   /** Clock time (epoch ms) the request arrived. */
   readonly at: number;
   /** HTTP status sent back; undefined while pending or when the connection was dropped. */
-  status: number | undefined;
+  readonly status: number | undefined;
   /** The kind of injected fault that hit this call, if any. */
-  fault: 'error' | 'drop' | 'delay' | undefined;
+  readonly fault: 'error' | 'drop' | 'delay' | undefined;
 }
 
 /**
