@@ -63,7 +63,11 @@ class Emulator implements BotApiEmulator {
       unreachable: () => this.#unreachable,
       onReply: (method, params) => void this.#runReply(method, params),
       record: (delivery) => pushBounded(this.#deliveries, delivery, options.logLimit),
-      onChange: () => {},
+      onGone: () => {
+        this.#state.webhook = undefined;
+        this.#deliverer.stop();
+        this.#deliverer.resetErrors();
+      },
     });
     this.#state = {
       clock: options.clock,

@@ -59,8 +59,8 @@ export interface WebhookDelivererDeps {
   /** A method the webhook answered with (webhook reply). */
   onReply: (method: string, params: Record<string, unknown>) => void;
   record: (delivery: WebhookDelivery) => void;
-  /** Called whenever the pending queue changed (delivered or dropped). */
-  onChange: () => void;
+  /** The webhook answered 410 Gone for longer than 23 h: the server deletes the webhook. */
+  onGone: () => void;
 }
 
 interface PostResult {
@@ -73,6 +73,7 @@ interface PostResult {
 }
 
 const SUCCESS_WINDOW_MS = 10_000;
+const GONE_CLOSES_AFTER_MS = 23 * 3600_000;
 const MAX_RETRY_AFTER_SECONDS = 3600;
 const READ_TIMEOUT = 'Read timeout expired';
 const FORBIDDEN_REPLY_METHODS = new Set(['deletewebhook', 'setwebhook', 'close', 'logout']);
@@ -116,6 +117,7 @@ export class WebhookDeliverer {
   #immediate: NodeJS.Immediate | undefined;
   readonly #inFlight = new Map<number, { abort: () => void }>();
   #lastSuccessAt = Number.NEGATIVE_INFINITY;
+  #first410At: number | undefined;
   lastErrorDate: number | undefined;
   lastErrorMessage: string | undefined;
 
@@ -132,6 +134,7 @@ export class WebhookDeliverer {
     this.stop();
     this.#config = config;
     this.#lastSuccessAt = Number.NEGATIVE_INFINITY;
+    this.#first410At = undefined;
     this.pump();
   }
 
@@ -230,8 +233,8 @@ export class WebhookDeliverer {
       this.#lastSuccessAt = now;
       queue.forget(update.id);
       this.#deps.record({ updateId: update.id, attempt, startedAt, finishedAt: now, ok, statusCode: r.statusCode });
+      this.#first410At = undefined;
       this.#reply(r);
-      this.#deps.onChange();
       return;
     }
     const error = r.error ?? `Wrong response from the webhook: ${r.statusCode} ${r.statusMessage ?? ''}`.trimEnd();
@@ -260,13 +263,19 @@ export class WebhookDeliverer {
     if (now + effective * 1000 > update.expiresAt) {
       queue.forget(update.id);
       this.#deps.record({ ...base, dropped: true });
-      this.#deps.onChange();
-      return;
+    } else {
+      update.delaySeconds = nextDelay;
+      update.failCount++;
+      update.wakeupAt = now + effective * 1000;
+      this.#deps.record({ ...base, nextAttemptAt: update.wakeupAt });
     }
-    update.delaySeconds = nextDelay;
-    update.failCount++;
-    update.wakeupAt = now + effective * 1000;
-    this.#deps.record({ ...base, nextAttemptAt: update.wakeupAt });
+    // 410 Gone answered for longer than 23 h makes the server delete the webhook.
+    if (r.statusCode === 410) {
+      this.#first410At ??= now;
+      if (now > this.#first410At + GONE_CLOSES_AFTER_MS) this.#deps.onGone();
+    } else if (r.statusCode !== undefined) {
+      this.#first410At = undefined;
+    }
   }
 
   #reply(r: PostResult): void {

@@ -255,4 +255,38 @@ describe('webhook delivery', () => {
       await second.close();
     }
   });
+
+  it('deletes the webhook after it answered 410 Gone for more than 23 hours, so getUpdates works again', async () => {
+    clock = createTestClock();
+    // A 1 h retry cap keeps the number of attempts in 23 h small; a long read timeout stays out of the way.
+    emulator = await createBotApiEmulator({
+      clock,
+      random: () => 0,
+      webhookMaxRetryDelayMs: 3_600_000,
+      webhookTimeoutMs: 30 * 24 * 3_600_000,
+    });
+    hook = await startHookServer();
+    hook.reply = () => ({ status: 410 });
+    await call(emulator, 'setWebhook', { url: hook.url });
+    const start = clock.now();
+    emulator.sendMessage(1, 'gone?');
+    for (let i = 0; i < 100 && emulator.webhookInfo.url !== ''; i++) {
+      await deliveries(i + 1);
+      await settle();
+      const last = emulator.webhookDeliveries[i]!;
+      if (emulator.webhookInfo.url !== '' && last.nextAttemptAt! > clock.now()) {
+        await clock.advance(last.nextAttemptAt! - clock.now());
+      }
+    }
+    expect(emulator.webhookInfo.url).toBe('');
+    const last = emulator.webhookDeliveries.at(-1)!;
+    expect(last.error).toBe('Wrong response from the webhook: 410 Gone');
+    expect(last.finishedAt - start).toBeGreaterThan(23 * 3_600_000);
+    expect(emulator.webhookDeliveries.at(-2)!.finishedAt - start).toBeLessThanOrEqual(23 * 3_600_000);
+    // The message could not outlive the next attempt (its 24 h lifetime): dropped at the same time.
+    expect(last.dropped).toBe(true);
+    emulator.sendMessage(2, 'polling now');
+    const updates = (await call(emulator, 'getUpdates')).body.result as Update[];
+    expect(updates.map((u) => u.message?.text)).toEqual(['polling now']);
+  });
 });
