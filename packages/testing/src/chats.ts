@@ -243,6 +243,18 @@ export class ChatStore {
     return edited;
   }
 
+  deleteMessage(params: Params): true {
+    const chatId = this.#chatId(params);
+    const messageId = intParam(params, 'message_id');
+    if (messageId === undefined) throw badRequest('message identifier is not specified');
+    const existing = this.message(chatId, messageId);
+    if (!existing) throw badRequest('message to delete not found');
+    this.#messages.delete(`${chatId}:${messageId}`);
+    const index = this.sent.indexOf(existing);
+    if (index >= 0) this.sent.splice(index, 1);
+    return true;
+  }
+
   answerCallbackQuery(params: Params): true {
     const id = stringParam(params, 'callback_query_id');
     if (!id) throw badRequest('query ID is empty');

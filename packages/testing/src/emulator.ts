@@ -4,6 +4,7 @@ import { sleep } from '@botkit/core';
 import type { CallbackQuery, Message, Update, User, WebhookInfo } from '@grammyjs/types';
 import { ApiFailure, defaultDescription, writeJson } from './api-error.js';
 import { ChatStore } from './chats.js';
+import { MiscMethods } from './misc-methods.js';
 import { createFaultsController, type EmulatorFaults, FaultTable } from './faults.js';
 import { type BotApiEmulatorOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { type Params, readParams } from './params.js';
@@ -80,12 +81,18 @@ class Emulator implements BotApiEmulator {
       nextSetWebhookAt: Number.NEGATIVE_INFINITY,
     };
     const chats = this.#chats;
+    const misc = new MiscMethods();
     this.#handlers = new Map<string, Handler>([
       ['getme', () => ({ result: options.botInfo })],
       ['sendmessage', (p) => ({ result: chats.sendMessage(p) })],
       ['senddocument', (p) => ({ result: chats.sendDocument(p) })],
       ['editmessagetext', (p) => ({ result: chats.editMessageText(p) })],
       ['answercallbackquery', (p) => ({ result: chats.answerCallbackQuery(p) })],
+      ['deletemessage', (p) => ({ result: chats.deleteMessage(p) })],
+      ['setmycommands', (p) => ({ result: misc.setMyCommands(p) })],
+      ['getmycommands', (p) => ({ result: misc.getMyCommands(p) })],
+      ['deletemycommands', (p) => ({ result: misc.deleteMyCommands(p) })],
+      ['sendchataction', (p) => ({ result: misc.sendChatAction(p) })],
       ['getupdates', (p, ctx) => handleWebhookMethod('getUpdates', this.#state, p, ctx)],
       ['setwebhook', (p, ctx) => handleWebhookMethod('setWebhook', this.#state, p, ctx)],
       ['deletewebhook', (p, ctx) => handleWebhookMethod('deleteWebhook', this.#state, p, ctx)],

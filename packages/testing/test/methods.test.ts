@@ -150,4 +150,32 @@ describe('Bot API methods', () => {
     ]);
     expect(JSON.stringify(emulator.requests)).not.toContain(emulator.token.split(':')[1]);
   });
+
+  it('supports the calls bots make in passing: setMyCommands/getMyCommands/deleteMyCommands, sendChatAction, deleteMessage', async () => {
+    emulator = await createBotApiEmulator();
+    const bot = new Bot(emulator.token, { client: { apiRoot: emulator.apiRoot } });
+    await bot.api.setMyCommands([{ command: 'start', description: 'Start' }]);
+    await bot.api.setMyCommands([{ command: 'aide', description: 'Aide' }], { language_code: 'fr' });
+    expect(await bot.api.getMyCommands()).toEqual([{ command: 'start', description: 'Start' }]);
+    expect(await bot.api.getMyCommands({ language_code: 'fr' })).toEqual([{ command: 'aide', description: 'Aide' }]);
+    await bot.api.deleteMyCommands();
+    expect(await bot.api.getMyCommands()).toEqual([]);
+    await expect(bot.api.setMyCommands([{ command: 'Bad Command!', description: 'x' }])).rejects.toMatchObject({
+      error_code: 400,
+    });
+
+    expect(await bot.api.sendChatAction(5, 'typing')).toBe(true);
+    expect((await call(emulator, 'sendChatAction', { chat_id: 5, action: 'dancing' })).body).toEqual({
+      ok: false,
+      error_code: 400,
+      description: 'Bad Request: wrong parameter action in request',
+    });
+
+    const sent = await bot.api.sendMessage(5, 'oops');
+    expect(await bot.api.deleteMessage(5, sent.message_id)).toBe(true);
+    expect(emulator.sentMessages).toEqual([]);
+    await expect(bot.api.deleteMessage(5, sent.message_id)).rejects.toMatchObject({
+      description: 'Bad Request: message to delete not found',
+    });
+  });
 });
