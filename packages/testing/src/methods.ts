@@ -67,11 +67,12 @@ function getUpdates(state: WebhookState, params: Params, ctx: MethodContext): An
   const limit = clampedIntParam(params, 'limit', 100, 1, 100);
   const timeout = clampedIntParam(params, 'timeout', 0, 0, LONG_POLL_MAX_TIMEOUT_SECONDS);
   setAllowedUpdates(state, params);
-  state.poll?.conflict(OTHER_GET_UPDATES);
   const { clock, queue } = state;
   const from = queue.applyOffset(offset, clock.now());
   const first = queue.take(from, limit, clock.now());
   if (first.length > 0 || timeout === 0 || ctx.signal.aborted) return { result: first };
+  // Only a request that is going to wait ends the one already waiting (as on the real server).
+  state.poll?.conflict(OTHER_GET_UPDATES);
   return new Promise<Answer>((resolve, reject) => {
     let timer: ClockTimer | undefined;
     let batching: NodeJS.Immediate | undefined;

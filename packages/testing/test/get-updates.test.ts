@@ -110,11 +110,14 @@ describe('getUpdates', () => {
     expect((await poll).body.result).toEqual([]);
   });
 
-  it('a second getUpdates terminates the first with 409 "terminated by other getUpdates request"', async () => {
+  it('a second waiting getUpdates terminates the first with 409 "terminated by other getUpdates request"', async () => {
     emulator = await createBotApiEmulator();
     const first = call(emulator, 'getUpdates', { timeout: 30 });
     await emulator.waitForRequest('getUpdates');
     await settle();
+    // A call that answers at once does not end the waiting one.
+    expect((await call(emulator, 'getUpdates', { timeout: 0 })).body.result).toEqual([]);
+    expect(emulator.isPolling).toBe(true);
     const second = call(emulator, 'getUpdates', { timeout: 30 });
     const terminated = await first;
     expect(terminated.status).toBe(409);
