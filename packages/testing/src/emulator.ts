@@ -386,7 +386,7 @@ class Emulator implements BotApiEmulator {
  *
  * @param options - token, bot info, port, clock, webhook timeouts; see {@link BotApiEmulatorOptions}
  * @returns the running emulator; call `close()` when done
- * @throws TypeError when an option is invalid (the message names it)
+ * @throws TypeError when an option is invalid (the message names it); the signal's reason when aborted
  *
  * @example
  * ```ts
@@ -406,7 +406,13 @@ class Emulator implements BotApiEmulator {
  */
 export async function createBotApiEmulator(options: BotApiEmulatorOptions = {}): Promise<BotApiEmulator> {
   const resolved = resolveOptions(options);
+  const { signal } = options;
+  signal?.throwIfAborted();
   const emulator = new Emulator(resolved);
   await emulator.listen(resolved.port);
+  if (signal?.aborted) {
+    await emulator.close();
+    throw signal.reason;
+  }
   return emulator;
 }

@@ -43,6 +43,8 @@ export interface BotApiEmulatorOptions {
    * called again within this many clock milliseconds; `0` turns the limit off. @defaultValue `1000`
    */
   readonly setWebhookIntervalMs?: number | undefined;
+  /** Cancels the start: `createBotApiEmulator` rejects with the signal's reason and frees the port. */
+  readonly signal?: AbortSignal | undefined;
 }
 
 export interface ResolvedOptions {

@@ -70,6 +70,12 @@ describe('options and close()', () => {
     }
   });
 
+  it('does not start when its signal is already aborted', async () => {
+    const controller = new AbortController();
+    controller.abort(new Error('cancelled'));
+    await expect(createBotApiEmulator({ signal: controller.signal })).rejects.toThrow('cancelled');
+  });
+
   it('supports await using', async () => {
     let port = 0;
     {
