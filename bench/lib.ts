@@ -22,7 +22,7 @@ export interface BenchResult {
 const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
 
 /** Prints `BENCH {...}` on stdout and appends the same JSON to bench/results/<subject>.jsonl. */
-export function report(result: Omit<BenchResult, 'ratio'> & { ratio?: number }): BenchResult {
+export function report(result: BenchResult): BenchResult {
   const line: BenchResult = { ...result };
   if (result.baseline !== undefined && result.ratio === undefined) {
     line.ratio = round(result.ours / result.baseline, 3);
