@@ -298,7 +298,6 @@ export function withRetry<T>(
       randomize,
       maxRetryTime: maxRetryTimeMs,
       signal,
-      unref: true,
       // A server-requested wait replaces the backoff: it does not grow the backoff, and is waited
       // exactly inside the next attempt. It still counts against `retries` (see shouldRetry).
       shouldConsumeRetry: ({ error }) => requestedWait(error) === undefined,
