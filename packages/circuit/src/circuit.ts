@@ -18,6 +18,13 @@ import { RollingWindow } from './window.js';
 /**
  * State of a breaker: `closed` (calls go through), `open` (calls are rejected at once, or served
  * by the fallback), `halfOpen` (one trial call decides whether to close or open again).
+ *
+ * @example
+ * ```ts
+ * import type { CircuitState } from '@botkit/circuit';
+ *
+ * const degraded = (state: CircuitState) => state !== 'closed';
+ * ```
  */
 export type CircuitState = 'closed' | 'open' | 'halfOpen';
 
@@ -48,11 +55,30 @@ export interface CircuitEvents {
 
 /**
  * The half-open trial given as the `trial` option: a health check run instead of a caller's call.
+ *
+ * @example
+ * ```ts
+ * import type { CircuitTrial } from '@botkit/circuit';
+ *
+ * const trial: CircuitTrial = ({ signal }) => api.call('getMe', {}, { signal });
+ * ```
  */
 export type CircuitTrial = (context: { signal: AbortSignal }) => Promise<unknown>;
 
 /**
  * Options of {@link createCircuit}.
+ *
+ * @example
+ * ```ts
+ * import type { CircuitOptions } from '@botkit/circuit';
+ *
+ * const options: CircuitOptions<[chatId: number], string> = {
+ *   failureThreshold: 5,
+ *   resetAfterMs: 10_000,
+ *   timeoutMs: 3000,
+ *   fallback: () => 'cached answer',
+ * };
+ * ```
  */
 export interface CircuitOptions<A extends unknown[], R> {
   /** Name used in errors, logs and the probe. @defaultValue the function's name, else `'circuit'` */
@@ -110,6 +136,12 @@ export interface CircuitOptions<A extends unknown[], R> {
 
 /**
  * Counters of a {@link Circuit}, since it was created.
+ *
+ * @example
+ * ```ts
+ * const { state, failures, rejects } = breaker.stats();
+ * metrics.gauge('circuit_rejects', rejects);
+ * ```
  */
 export interface CircuitStats {
   /** Current state. */
@@ -135,6 +167,15 @@ export interface CircuitStats {
 /**
  * A serialisable snapshot of a breaker's state, from {@link Circuit.toJSON}; give it to
  * {@link Circuit.restore} (e.g. after a restart) so an open breaker stays open.
+ *
+ * @example
+ * ```ts
+ * import type { CircuitSnapshot } from '@botkit/circuit';
+ *
+ * await redis.set('breaker:telegram', JSON.stringify(breaker)); // toJSON()
+ * const saved: CircuitSnapshot = JSON.parse((await redis.get('breaker:telegram')) ?? 'null');
+ * if (saved) breaker.restore(saved);
+ * ```
  */
 export interface CircuitSnapshot {
   /** Name of the breaker. */
@@ -289,7 +330,7 @@ export class Circuit<A extends unknown[] = unknown[], R = unknown> extends Event
   }
 
   /**
-   * A `@botkit/core` {@link Probe}: `healthy` while closed; while open or half-open `degraded`
+   * A `@botkit/core` `Probe`: `healthy` while closed; while open or half-open `degraded`
    * when a fallback serves calls, `unhealthy` otherwise.
    *
    * @param name - probe name @defaultValue `circuit:<name>`

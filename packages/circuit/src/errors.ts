@@ -25,7 +25,16 @@ export const CircuitErrorCode = Object.freeze({
   ConnectionLost: 'BOTKIT_CIRCUIT_CONNECTION_LOST',
 } as const);
 
-/** One of the {@link CircuitErrorCode} values. */
+/**
+ * One of the {@link CircuitErrorCode} values.
+ *
+ * @example
+ * ```ts
+ * import type { CircuitErrorCodeValue } from '@botkit/circuit';
+ *
+ * const code: CircuitErrorCodeValue = 'BOTKIT_CIRCUIT_OPEN';
+ * ```
+ */
 export type CircuitErrorCodeValue = (typeof CircuitErrorCode)[keyof typeof CircuitErrorCode];
 
 /**

@@ -4,6 +4,14 @@ import { checkNumber } from './validate.js';
 
 /**
  * Options of {@link memoryFallback}.
+ *
+ * @example
+ * ```ts
+ * import { memoryFallback, type MemoryFallbackOptions } from '@botkit/circuit';
+ *
+ * const options: MemoryFallbackOptions = { maxEntries: 5000, maxAgeMs: 60_000, onMiss: 'null' };
+ * const cache = memoryFallback(options);
+ * ```
  */
 export interface MemoryFallbackOptions {
   /** Most keys kept; the least recently used is evicted first. @defaultValue `10000` */

@@ -8,6 +8,14 @@ import { checkFunction, checkNumber } from './validate.js';
 /**
  * The part of an ioredis client the wrapper relies on (ioredis 5 and 6 `Redis` match it). Typed
  * structurally so that importing `@botkit/circuit` never loads ioredis.
+ *
+ * @example
+ * ```ts
+ * import { Redis } from 'ioredis';
+ * import type { RedisClientLike } from '@botkit/circuit';
+ *
+ * const client: RedisClientLike = new Redis();
+ * ```
  */
 export interface RedisClientLike {
   /** ioredis connection status: `wait`, `connecting`, `connect`, `ready`, `close`, `reconnecting`, `end`. */
@@ -54,6 +62,13 @@ export type RedisFallbackFn = (error: unknown, command: string, args: readonly u
 
 /**
  * Options of {@link withCircuit}.
+ *
+ * @example
+ * ```ts
+ * import { memoryFallback, type RedisCircuitOptions } from '@botkit/circuit';
+ *
+ * const options: RedisCircuitOptions = { commandTimeoutMs: 500, resetAfterMs: 5000, fallback: memoryFallback() };
+ * ```
  */
 export interface RedisCircuitOptions {
   /** Name of the breaker (errors, logs, probe `circuit:<name>`). @defaultValue `'redis'` */
@@ -87,10 +102,29 @@ export interface RedisCircuitOptions {
   logger?: Logger | undefined;
 }
 
-/** Arguments of the breaker behind a wrapped client: command name, its arguments, and for `exec()` the runner. */
+/**
+ * Arguments of the breaker behind a wrapped client: command name, its arguments, and for
+ * `exec()` the runner.
+ *
+ * @example
+ * ```ts
+ * import type { RedisCallArgs } from '@botkit/circuit';
+ *
+ * const args: RedisCallArgs = ['get', ['session:1']];
+ * ```
+ */
 export type RedisCallArgs = [command: string, args: unknown[], run?: () => Promise<unknown>];
 
-/** The breaker behind a client wrapped by {@link withCircuit}, returned by {@link circuitOf}. */
+/**
+ * The breaker behind a client wrapped by {@link withCircuit}, returned by {@link circuitOf}.
+ *
+ * @example
+ * ```ts
+ * import { circuitOf, type RedisCircuit } from '@botkit/circuit';
+ *
+ * const breaker: RedisCircuit | undefined = circuitOf(redis);
+ * ```
+ */
 export type RedisCircuit = Circuit<RedisCallArgs, unknown>;
 
 /** Commands that pass through unwrapped: pub/sub, blocking commands, and QUIT. */

@@ -6,6 +6,13 @@ import { checkFunction, checkNumber } from './validate.js';
 
 /**
  * What {@link RetryOptions.onRetry} is told before each retry.
+ *
+ * @example
+ * ```ts
+ * import type { RetryInfo } from '@botkit/circuit';
+ *
+ * const onRetry = ({ error, attempt, delayMs }: RetryInfo) => logger.warn({ err: error, attempt, delayMs }, 'retrying');
+ * ```
  */
 export interface RetryInfo {
   /** The error of the attempt that failed. */
@@ -18,6 +25,13 @@ export interface RetryInfo {
 
 /**
  * Options of {@link withRetry}; each preset in {@link retryPresets} is one of these.
+ *
+ * @example
+ * ```ts
+ * import { retryPresets, type RetryOptions } from '@botkit/circuit';
+ *
+ * const options: RetryOptions = { ...retryPresets.api, retries: 5, maxRetryTimeMs: 30_000 };
+ * ```
  */
 export interface RetryOptions {
   /** Retries after the first attempt. @defaultValue `3` */
@@ -49,10 +63,30 @@ export interface RetryOptions {
   clock?: Clock | undefined;
 }
 
-/** Names of the built-in {@link retryPresets}. */
+/**
+ * Names of the built-in {@link retryPresets}.
+ *
+ * @example
+ * ```ts
+ * import { withRetry, type RetryPresetName } from '@botkit/circuit';
+ *
+ * const preset: RetryPresetName = 'telegram';
+ * await withRetry(() => api.call('getMe'), preset);
+ * ```
+ */
 export type RetryPresetName = 'redis' | 'db' | 'api' | 'telegram';
 
-/** What {@link withRetry} passes to each attempt. */
+/**
+ * What {@link withRetry} passes to each attempt.
+ *
+ * @example
+ * ```ts
+ * import { withRetry, type RetryAttempt } from '@botkit/circuit';
+ *
+ * const load = ({ attempt, signal }: RetryAttempt) => fetch(`https://example.com/?try=${attempt}`, { signal });
+ * await withRetry(load, 'api');
+ * ```
+ */
 export interface RetryAttempt {
   /** Attempt number, from 1. */
   attempt: number;
