@@ -188,13 +188,22 @@ export interface CircuitSnapshot {
   openedAt?: number | undefined;
 }
 
-interface Pending<A extends unknown[], R> extends DeadlineNode {
-  args: A;
-  trial: boolean;
-  generation: number;
-  resolve: (value: R | PromiseLike<R>) => void;
-  reject: (error: unknown) => void;
+/** A call waiting under `timeoutMs`. */
+class Pending<A extends unknown[], R> implements DeadlineNode {
+  at = 0;
+  prev: DeadlineNode | undefined = undefined;
+  next: DeadlineNode | undefined = undefined;
+  linked = false;
+  resolve: (value: R | PromiseLike<R>) => void = noop;
+  reject: (error: unknown) => void = noop;
+  constructor(
+    readonly args: A,
+    readonly trial: boolean,
+    readonly generation: number,
+  ) {}
 }
+
+function noop(): void {}
 
 /** Hook used by the Redis wrapper; not part of the public API. */
 export const internal: unique symbol = Symbol('botkit.circuit.internal');
@@ -290,7 +299,11 @@ export class Circuit<A extends unknown[] = unknown[], R = unknown> extends Event
         options.volumeThreshold ?? 10,
       );
     }
-    if (this.#timeoutMs !== undefined) this.#deadlines = new DeadlineList(this.#clock, this.#timeoutMs);
+    if (this.#timeoutMs !== undefined) {
+      this.#deadlines = new DeadlineList(this.#clock, this.#timeoutMs, (node, reason) =>
+        this.#expired(node as Pending<A, R>, reason),
+      );
+    }
   }
 
   /** Current state. */
@@ -449,42 +462,38 @@ export class Circuit<A extends unknown[] = unknown[], R = unknown> extends Event
     return this.#runTimed(promise, args, trial, generation);
   }
 
+  // No named closure per call here: tools that keep function names (esbuild keepNames, used by
+  // tsx) wrap each one in a defineProperty call, which costs more than the rest of the call.
   #runTimed(promise: Promise<R>, args: A, trial: boolean, generation: number): Promise<R> {
     const deadlines = this.#deadlines as DeadlineList;
-    return new Promise<R>((resolve, reject) => {
-      const node: Pending<A, R> = {
-        at: 0,
-        prev: undefined,
-        next: undefined,
-        linked: false,
-        args,
-        trial,
-        generation,
-        resolve,
-        reject,
-        expire: (reason?: unknown) => {
-          let error = reason;
-          if (error === undefined) {
-            this.#stats.timeouts++;
-            error = new CircuitTimeoutError(this.name, this.#timeoutMs as number);
-          }
-          this.#failed(error, args, trial, generation).then(resolve, reject);
-        },
-      };
-      deadlines.add(node);
-      promise.then(
-        (value) => {
-          if (!node.linked) return;
-          deadlines.remove(node);
-          resolve(trial ? this.#trialSucceeded(value, generation) : this.#succeeded(value));
-        },
-        (error: unknown) => {
-          if (!node.linked) return;
-          deadlines.remove(node);
-          this.#failed(error, args, trial, generation).then(resolve, reject);
-        },
-      );
+    const node = new Pending<A, R>(args, trial, generation);
+    const result = new Promise<R>((resolve, reject) => {
+      node.resolve = resolve;
+      node.reject = reject;
     });
+    deadlines.add(node);
+    promise.then(
+      (value) => {
+        if (!node.linked) return;
+        deadlines.remove(node);
+        node.resolve(trial ? this.#trialSucceeded(value, generation) : this.#succeeded(value));
+      },
+      (error: unknown) => {
+        if (!node.linked) return;
+        deadlines.remove(node);
+        this.#failed(error, args, trial, generation).then(node.resolve, node.reject);
+      },
+    );
+    return result;
+  }
+
+  #expired(node: Pending<A, R>, reason: unknown): void {
+    let error = reason;
+    if (error === undefined) {
+      this.#stats.timeouts++;
+      error = new CircuitTimeoutError(this.name, this.#timeoutMs as number);
+    }
+    this.#failed(error, node.args, node.trial, node.generation).then(node.resolve, node.reject);
   }
 
   readonly #succeeded = (value: R): R => {
