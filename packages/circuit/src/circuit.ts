@@ -102,8 +102,9 @@ export interface CircuitOptions<A extends unknown[], R> {
   resetAfterMs?: number | undefined;
   /**
    * Time limit of one call in milliseconds; a call that takes longer rejects with
-   * {@link CircuitTimeoutError} and counts as a failure. One shared timer serves every pending
-   * call (no timer per call). @defaultValue undefined (no limit)
+   * {@link CircuitTimeoutError} and counts as a failure. One shared timer ticking every
+   * `min(25, timeoutMs / 10)` ms serves every pending call (no timer or clock read per call), so
+   * a call times out never early and at most one tick late. @defaultValue undefined (no limit)
    */
   timeoutMs?: number | undefined;
   /**

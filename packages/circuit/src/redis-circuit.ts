@@ -85,7 +85,8 @@ export interface RedisCircuitOptions {
   resetAfterMs?: number | undefined;
   /**
    * Time limit of one command (and one pipeline `exec()`) in milliseconds: a command that takes
-   * longer rejects with {@link CircuitTimeoutError}, counts as a failure and is never resent.
+   * longer rejects with {@link CircuitTimeoutError} (at most 25 ms late), counts as a failure
+   * and is never resent.
    * @defaultValue the client's `commandTimeout` option when set, else `1000`
    */
   commandTimeoutMs?: number | undefined;

@@ -11,7 +11,8 @@ const FAILURE_PREFIXES = new Set(['LOADING', 'READONLY', 'CLUSTERDOWN', 'MASTERD
  *
  * Failures: connection errors (`ECONNREFUSED`, `Connection is closed.`, max retries), timeouts,
  * and the reply errors `LOADING`, `READONLY`, `CLUSTERDOWN`, `MASTERDOWN`, `BUSY`, `TRYAGAIN`.
- * Not failures: every other reply error, e.g. `WRONGTYPE`, `NOSCRIPT`, `ERR syntax error`.
+ * Not failures: every other reply error, e.g. `WRONGTYPE`, `NOSCRIPT`, `ERR syntax error`, and
+ * ioredis' "Connection in subscriber mode" (a misuse of the client, not an outage).
  *
  * @param error - an error thrown by an ioredis command
  * @returns true when the error counts against the breaker
@@ -28,7 +29,7 @@ const FAILURE_PREFIXES = new Set(['LOADING', 'READONLY', 'CLUSTERDOWN', 'MASTERD
  */
 export function isRedisFailure(error: unknown): boolean {
   if (!(error instanceof Error)) return true;
-  if (error.name !== 'ReplyError') return true;
+  if (error.name !== 'ReplyError') return !error.message.startsWith('Connection in subscriber mode');
   const message = error.message;
   const space = message.indexOf(' ');
   return FAILURE_PREFIXES.has(space === -1 ? message : message.slice(0, space));

@@ -279,6 +279,25 @@ describe('withCircuit with a real redis-server', () => {
     expect(await redis.get('x')).toBeNull();
   });
 
+  it('half-open while Redis is still down: keeps rejecting at once, and sends its PING only after ready', async () => {
+    const raw = client({ retryStrategy: () => 20 });
+    const redis = withCircuit(raw, { resetAfterMs: 100, commandTimeoutMs: 300 });
+    const breaker = circuitOf(redis)!;
+    await ready(raw);
+    await server.kill();
+    if (raw.status === 'ready') await once(raw, 'close');
+    await settle(redis.get('x'));
+    await delay(300); // resetAfterMs passed while Redis is down: the trial waits for `ready`
+    expect(breaker.state).toBe('halfOpen');
+    for (let i = 0; i < 100; i++) expect(await settlesImmediately(redis.get('x'))).toBe(true);
+    const closed = new Promise<void>((resolve) => breaker.once('close', resolve));
+    await server.restart();
+    await closed;
+    // One PING from the harness (it checks the new server is up) and exactly one trial.
+    expect(String(await raw.info('commandstats'))).toMatch(/cmdstat_ping:calls=2,/);
+    expect(await redis.get('x')).toBeNull();
+  });
+
   it('never replays a write that timed out while the client was connecting (ioredis #2130)', async () => {
     await server.kill();
     const raw = client();
