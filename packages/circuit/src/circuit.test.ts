@@ -233,7 +233,7 @@ describe('createCircuit', () => {
     expect(clock.pendingTimers).toBe(1);
     await clock.advance(499);
     expect(timed.stats().timeouts).toBe(0); // never early
-    await clock.advance(26); // at most one tick (min(25 ms, timeoutMs / 10)) late
+    await clock.advance(11); // at most one tick (min(10 ms, timeoutMs / 10)) late
     const settled = await Promise.all(results);
     expect(settled.every((r) => !r.ok && isBotkitError(r.error, CircuitErrorCode.Timeout))).toBe(true);
     expect(timed.stats()).toMatchObject({ timeouts: 1000, failures: 1000 });

@@ -103,7 +103,7 @@ export interface CircuitOptions<A extends unknown[], R> {
   /**
    * Time limit of one call in milliseconds; a call that takes longer rejects with
    * {@link CircuitTimeoutError} and counts as a failure. One shared timer ticking every
-   * `min(25, timeoutMs / 10)` ms serves every pending call (no timer or clock read per call), so
+   * `min(10, timeoutMs / 10)` ms serves every pending call (no timer or clock read per call), so
    * a call times out never early and at most one tick late. @defaultValue undefined (no limit)
    */
   timeoutMs?: number | undefined;

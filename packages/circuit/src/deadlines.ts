@@ -10,14 +10,14 @@ export interface DeadlineNode {
 }
 
 /** Longest tick: calls expire at most this late (plus event-loop lag). */
-const MAX_TICK_MS = 25;
+const MAX_TICK_MS = 10;
 
 /**
  * Deadlines of calls that all share one time limit, so they expire in insertion order.
  *
  * Per call it only links a list node: no timer and no clock read (reading the time costs
  * 100+ ns on some virtual machines, more than the rest of the call). One timer ticks every
- * `min(25 ms, timeoutMs / 10)` while calls are pending and stops when none are; a call expires on
+ * `min(10 ms, timeoutMs / 10)` while calls are pending and stops when none are; a call expires on
  * the first tick at least `timeoutMs` after it started, so never early and at most one tick late.
  *
  * @internal

@@ -85,7 +85,7 @@ export interface RedisCircuitOptions {
   resetAfterMs?: number | undefined;
   /**
    * Time limit of one command (and one pipeline `exec()`) in milliseconds: a command that takes
-   * longer rejects with {@link CircuitTimeoutError} (at most 25 ms late), counts as a failure
+   * longer rejects with {@link CircuitTimeoutError} (at most 10 ms late), counts as a failure
    * and is never resent.
    * @defaultValue the client's `commandTimeout` option when set, else `1000`
    */
