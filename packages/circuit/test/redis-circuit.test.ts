@@ -423,6 +423,7 @@ describe('memoryFallback with a real redis-server', () => {
     expect(await redis.get('session:1')).toBe('{"n":1}');
     expect(breaker.state).toBe('open');
     expect(await redis.get('session:2')).toBe('{"n":9}');
+    for (let i = 0; i < 100; i++) expect(await settlesImmediately(redis.get('session:1'))).toBe(true);
     expect(await redis.set('session:1', '{"n":2}', 'EX', 60)).toBe('OK');
     expect(await redis.get('session:1')).toBe('{"n":2}');
     expect(await redis.get('session:unknown')).toBeNull();
