@@ -193,10 +193,11 @@ describe('withCircuit with a real redis-server', () => {
     });
     await ready(raw);
     await admin.call('CLIENT', 'PAUSE', '10000', 'ALL'); // commands now stay in flight
-    const inFlight = [redis.get('a'), redis.set('b', '1'), redis.pipeline().get('c').exec()];
+    // settle() attaches handlers now: the rejections arrive while server.kill() is awaited.
+    const inFlight = [redis.get('a'), redis.set('b', '1'), redis.pipeline().get('c').exec()].map(settle);
     await delay(50);
     await server.kill();
-    const results = await Promise.all(inFlight.map(settle));
+    const results = await Promise.all(inFlight);
     expect(breaker.state).toBe('open');
     expect(closedAt).toBeGreaterThan(0);
     expect(openedAt - closedAt).toBeLessThan(100);
