@@ -44,6 +44,13 @@ export type Hook = (context: HookContext) => unknown;
 /**
  * Events of a {@link ShutdownManager}. Listeners run synchronously; an exception thrown by a
  * listener is logged and ignored.
+ *
+ * @example
+ * ```ts
+ * shutdown.on('shutdownStarted', (reason) => logger.info({ reason }, 'not ready any more'));
+ * shutdown.on('phaseStarted', (phase) => logger.info({ phase }, 'phase'));
+ * shutdown.on('hookFinished', ({ name, outcome, durationMs }) => logger.info({ name, outcome, durationMs }));
+ * ```
  */
 export interface ShutdownEvents {
   /** The run began (readiness is now false and `signal` is aborted). */

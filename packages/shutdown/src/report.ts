@@ -4,6 +4,13 @@ import type { Phase } from './phases.js';
  * How a hook ended: `ok` (resolved in time), `error` (threw or rejected), `timeout` (its time
  * limit or the run's deadline passed first; it was abandoned), `skipped` (never started because
  * the run's deadline passed before its phase).
+ *
+ * @example
+ * ```ts
+ * import type { HookOutcome } from '@botkit/shutdown';
+ *
+ * const failed = (outcome: HookOutcome) => outcome !== 'ok';
+ * ```
  */
 export type HookOutcome = 'ok' | 'error' | 'timeout' | 'skipped';
 
