@@ -1,96 +1,12 @@
 /**
- * Real signals to real child processes. Each test spawns `node --import tsx fixtures/child.ts`
- * (one process: tsx's loader runs in it, so signals reach our code directly, unlike the `tsx`
- * CLI, which relays them through a parent). TSX_TSCONFIG_PATH points tsx at the root
- * tsconfig.json, whose `paths` resolve `@botkit/*` to the TypeScript sources: no build step, and
- * never a stale dist. This works the same locally and in CI.
+ * Real signals to real child processes running fixtures/child.ts (how they are started, on
+ * sources and without a build step: see helpers.ts).
  *
  * Durations are measured from the child's own timestamps (see fixtures/child.ts), so the
  * parent's scheduling on a loaded machine does not count against the library.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-const fixture = fileURLToPath(new URL('./fixtures/child.ts', import.meta.url));
-
-interface ChildEvent {
-  event: string;
-  at: number;
-  [key: string]: unknown;
-}
-
-interface Child {
-  process: ChildProcess;
-  events: ChildEvent[];
-  stderr: () => string;
-  waitFor(event: string, timeoutMs?: number): Promise<ChildEvent>;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; parentAt: number }>;
-  find(event: string): ChildEvent | undefined;
-  all(event: string): ChildEvent[];
-}
-
-function startChild(scenario: string, options: Record<string, unknown> = {}): Child {
-  const child = spawn(process.execPath, ['--import', tsxLoader, fixture, scenario], {
-    cwd: root,
-    env: { ...process.env, TSX_TSCONFIG_PATH: `${root}tsconfig.json`, SHUTDOWN_OPTIONS: JSON.stringify(options) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const events: ChildEvent[] = [];
-  const waiters: Array<() => void> = [];
-  let buffer = '';
-  let stderr = '';
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-    buffer += chunk;
-    let newline = buffer.indexOf('\n');
-    while (newline !== -1) {
-      events.push(JSON.parse(buffer.slice(0, newline)) as ChildEvent);
-      buffer = buffer.slice(newline + 1);
-      newline = buffer.indexOf('\n');
-    }
-    for (const waiter of waiters.splice(0)) waiter();
-  });
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; parentAt: number }>((resolve) => {
-    child.on('close', (code, signal) => {
-      for (const waiter of waiters.splice(0)) waiter();
-      resolve({ code, signal, parentAt: performance.now() });
-    });
-  });
-  const find = (event: string) => events.find((e) => e.event === event);
-  return {
-    process: child,
-    events,
-    stderr: () => stderr,
-    find,
-    all: (event) => events.filter((e) => e.event === event),
-    exited,
-    waitFor(event, timeoutMs = 20_000) {
-      return new Promise<ChildEvent>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          child.kill('SIGKILL');
-          reject(new Error(`child never reported "${event}"; stderr:\n${stderr}`));
-        }, timeoutMs);
-        const check = () => {
-          const found = find(event);
-          if (found) {
-            clearTimeout(timer);
-            resolve(found);
-          } else if (child.exitCode !== null || child.signalCode !== null) {
-            clearTimeout(timer);
-            reject(new Error(`child exited before "${event}"; stderr:\n${stderr}`));
-          } else waiters.push(check);
-        };
-        check();
-      });
-    },
-  };
-}
+import { type Child, type ChildEvent, startChild } from './helpers.js';
 
 const at = (child: Child, event: string) => {
   const found = child.find(event);
@@ -171,15 +87,7 @@ describe('signals to a real process', () => {
     }
     // Wait until the hanging services hook is running.
     for (const child of [plain, fromSignal]) {
-      await new Promise<void>((resolve, reject) => {
-        const deadline = Date.now() + 10_000;
-        const poll = () => {
-          if (child.events.some((e) => e.event === 'phaseStarted' && e.phase === 'services')) resolve();
-          else if (Date.now() > deadline) reject(new Error('services phase never started'));
-          else setTimeout(poll, 10);
-        };
-        poll();
-      });
+      await child.waitUntil((events) => events.some((e) => e.event === 'phaseStarted' && e.phase === 'services'));
     }
     const sentAt = performance.now();
     plain.process.kill('SIGTERM');
