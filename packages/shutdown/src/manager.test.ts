@@ -179,6 +179,34 @@ describe('phases', () => {
     await runToEnd(shutdown, clock, 'deploy');
     expect(seen).toEqual([{ aborted: false, reason: 'deploy' }]);
   });
+  it('runs a hook added during the run when its phase has not started yet', async () => {
+    const { clock, shutdown } = setup();
+    const ran: string[] = [];
+    shutdown.add(
+      'intake',
+      () => {
+        shutdown.add('late-connection', () => void ran.push('late-connection'), { phase: 'connections' });
+      },
+      { phase: 'intake' },
+    );
+    const report = await runToEnd(shutdown, clock);
+    expect(ran).toEqual(['late-connection']);
+    expect(report.exitCode).toBe(0);
+  });
+
+  it('is silent by default', async () => {
+    const spies = (['log', 'info', 'warn', 'error', 'debug'] as const).map((m) =>
+      vi.spyOn(console, m).mockImplementation(() => {}),
+    );
+    const clock = createTestClock(0);
+    const shutdown = createShutdown({ clock, exit: () => {} });
+    shutdown.add('fails', () => {
+      throw new Error('x');
+    });
+    shutdown.add('hangs', () => new Promise(() => {}), { timeoutMs: 10 });
+    await runToEnd(shutdown, clock);
+    for (const spy of spies) expect(spy).not.toHaveBeenCalled();
+  });
 });
 
 describe('shutdown()', () => {
@@ -331,6 +359,17 @@ describe('track()', () => {
       }),
     ).rejects.toBe(error);
     expect(shutdown.tracked).toBe(0);
+  });
+
+  it('hands an already aborted signal to a function tracked after the drain time is over', async () => {
+    const { clock, shutdown } = setup({ drainTimeoutMs: 100 });
+    shutdown.track((signal) => sleep(60_000, { clock, signal })).catch(() => {});
+    await runToEnd(shutdown, clock);
+    let late: AbortSignal | undefined;
+    await shutdown.track(async (signal) => {
+      late = signal;
+    });
+    expect(late?.aborted).toBe(true);
   });
 
   it('counts the whole run against the deadline when tracked tasks outlive it', async () => {
