@@ -361,6 +361,16 @@ describe('track()', () => {
     expect(shutdown.tracked).toBe(0);
   });
 
+  it('keeps the drain counts when the deadline ends the grace period', async () => {
+    const { clock, shutdown, exitCalls } = setup({ timeoutMs: 800, drainTimeoutMs: 500, abortGraceMs: 5000 });
+    void shutdown.track(sleep(100, { clock }));
+    void shutdown.track(() => new Promise<void>(() => {}));
+    const report = await runToEnd(shutdown, clock);
+    expect(report.timedOut).toBe(true);
+    expect(report.tasks).toEqual({ inFlight: 2, completed: 1, failed: 0, aborted: 1, abandoned: 1 });
+    expect(exitCalls).toEqual([{ code: 1, at: 800 }]);
+  });
+
   it('hands an already aborted signal to a function tracked after the drain time is over', async () => {
     const { clock, shutdown } = setup({ drainTimeoutMs: 100 });
     shutdown.track((signal) => sleep(60_000, { clock, signal })).catch(() => {});

@@ -11,7 +11,7 @@ import {
 } from './options.js';
 import { PHASES, type Phase } from './phases.js';
 import type { HookOutcome, HookResult, ShutdownReport, TaskReport } from './report.js';
-import { type Task, TaskTracker } from './tracker.js';
+import { type DrainCounters, type Task, TaskTracker } from './tracker.js';
 
 /**
  * What a hook receives.
@@ -138,6 +138,8 @@ interface Run {
   readonly running: Set<RunningHook>;
   deadline: ReturnType<ResolvedOptions['clock']['setTimeout']> | undefined;
   phaseIndex: number;
+  /** Progress of the drain phase once it has begun. */
+  drain: { inFlight: number; counters: DrainCounters; aborted: number | undefined } | undefined;
   tasks: TaskReport;
   error: unknown;
   failedByError: boolean;
@@ -414,6 +416,7 @@ export class ShutdownManager extends EventEmitter<ShutdownEvents> implements Shu
       running: new Set(),
       deadline: undefined,
       phaseIndex: -1,
+      drain: undefined,
       tasks: NO_TASKS,
       error: undefined,
       failedByError: false,
@@ -509,22 +512,33 @@ export class ShutdownManager extends EventEmitter<ShutdownEvents> implements Shu
     const { clock, drainTimeoutMs, abortGraceMs } = this.#options;
     const drainStart = clock.now();
     const drainEnd = Math.min(drainStart + drainTimeoutMs, run.deadlineAt);
-    const inFlight = this.#tracker.pending;
-    const counters = this.#tracker.beginDrain();
+    const drain = {
+      inFlight: this.#tracker.pending,
+      counters: this.#tracker.beginDrain(),
+      aborted: undefined as number | undefined,
+    };
+    run.drain = drain;
     const hooks = this.#runHooks(run, 'drain', drainEnd);
-    let aborted = 0;
     let abandoned = 0;
     const idle = await this.#tracker.waitIdle(drainEnd - drainStart, clock, run.cancel.signal);
+    if (run.finished) return; // the run's deadline passed; #finish reported the tasks
     if (!idle) {
-      aborted = this.#tracker.pending;
+      drain.aborted = this.#tracker.pending;
       this.#tracker.endDrain();
       this.#tracker.abort(new TimeoutError(drainTimeoutMs, 'drain'));
       const graceMs = Math.min(abortGraceMs, run.deadlineAt - clock.now());
       const settled = await this.#tracker.waitIdle(graceMs, clock, run.cancel.signal);
+      if (run.finished) return;
       abandoned = settled ? 0 : this.#tracker.pending;
     }
     this.#tracker.endDrain();
-    run.tasks = { inFlight, completed: counters.completed, failed: counters.failed, aborted, abandoned };
+    run.tasks = {
+      inFlight: drain.inFlight,
+      completed: drain.counters.completed,
+      failed: drain.counters.failed,
+      aborted: drain.aborted ?? 0,
+      abandoned,
+    };
     await hooks;
   }
 
@@ -536,14 +550,21 @@ export class ShutdownManager extends EventEmitter<ShutdownEvents> implements Shu
     run.cancel.abort();
     if (timedOut) {
       // The deadline passed: abandon what is still running and record what never started.
-      if (run.phaseIndex <= PHASES.indexOf('drain') && this.#tracker.pending > 0) {
-        const pending = this.#tracker.pending;
-        const drained = run.phaseIndex === PHASES.indexOf('drain');
-        run.tasks = drained
-          ? { ...run.tasks, inFlight: Math.max(run.tasks.inFlight, pending), aborted: pending, abandoned: pending }
-          : { inFlight: pending, completed: 0, failed: 0, aborted: pending, abandoned: pending };
-        this.#tracker.endDrain();
+      const pending = this.#tracker.pending;
+      const { drain } = run;
+      if (drain && run.phaseIndex === PHASES.indexOf('drain')) {
+        // Deadline during the drain: tasks not yet aborted are aborted now, and all are left behind.
+        run.tasks = {
+          inFlight: drain.inFlight,
+          completed: drain.counters.completed,
+          failed: drain.counters.failed,
+          aborted: drain.aborted ?? pending,
+          abandoned: pending,
+        };
+      } else if (!drain && pending > 0) {
+        run.tasks = { inFlight: pending, completed: 0, failed: 0, aborted: pending, abandoned: pending };
       }
+      this.#tracker.endDrain();
       this.#tracker.abort(new TimeoutError(this.#options.timeoutMs, 'shutdown'));
       for (const running of [...run.running]) {
         running.finish('timeout', new TimeoutError(this.#options.timeoutMs, 'shutdown'));

@@ -13,7 +13,8 @@ import type { Clock } from '@botkit/core';
  */
 export type Task<T> = PromiseLike<T> | ((signal: AbortSignal) => PromiseLike<T>);
 
-interface DrainCounters {
+/** @internal Completions counted during the drain phase. */
+export interface DrainCounters {
   completed: number;
   failed: number;
 }
