@@ -9,6 +9,7 @@ export type {
   HealthAlert,
   HealthProbeResult,
   HealthStatus,
+  LabeledValue,
   ProbeOptions,
   ProbeSnapshot,
   StateChange,
@@ -25,3 +26,16 @@ export {
   healthHandler,
   type ShutdownSource,
 } from './server.js';
+export { type RedisPingable, type RedisProbeOptions, redisProbe } from './probes/redis.js';
+export { type PgQueryable, type PostgresProbeOptions, postgresProbe } from './probes/postgres.js';
+export { type SqliteProbeOptions, sqliteProbe } from './probes/sqlite.js';
+export { type HttpProbeOptions, httpProbe } from './probes/http.js';
+export { type EventLoopProbeOptions, eventLoopProbe } from './probes/event-loop.js';
+export { type TelegramConnection, type TelegramProbeOptions, telegramProbe } from './probes/telegram.js';
+export { type UpdatesProbeOptions, updatesProbe } from './probes/updates.js';
+export {
+  type UpdateContextLike,
+  type UpdateMetrics,
+  type UpdateMetricsOptions,
+  updateMetrics,
+} from './update-metrics.js';

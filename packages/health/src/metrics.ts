@@ -133,6 +133,27 @@ export function createMetricsRenderer(
         );
       }
     }
+    for (const source of monitor.statsSources()) {
+      const series = source.series?.() ?? {};
+      for (const [key, samples] of Object.entries(series)) {
+        const name = `botkit_${source.name}_${key}`;
+        const first = samples[0];
+        if (!first || statsGauges.has(name) || !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(name)) continue;
+        statsGauges.set(
+          name,
+          new prom.Gauge({
+            name,
+            help: `${source.name} ${key.replaceAll('_', ' ')}`,
+            labelNames: Object.keys(first.labels),
+            registers: [registry],
+            collect() {
+              this.reset();
+              for (const sample of source.series?.()[key] ?? []) this.set(sample.labels, sample.value);
+            },
+          }),
+        );
+      }
+    }
     let text = await registry.metrics();
     for (const extra of options.registries ?? []) {
       const more = await extra.metrics();

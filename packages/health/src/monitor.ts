@@ -124,6 +124,12 @@ export interface HealthMonitor extends EventEmitter<HealthMonitorEvents>, Lifecy
    */
   status(): HealthStatus;
   /**
+   * The registered stats sources (for exporters such as `/metrics`).
+   *
+   * @returns the sources, in registration order
+   */
+  statsSources(): readonly StatsSource[];
+  /**
    * Calls `sink` for every alert. Errors thrown or rejected by the sink are logged, never rethrown.
    *
    * @param sink - a callback such as {@link telegramAlerts}
@@ -243,6 +249,10 @@ class Monitor extends EventEmitter<HealthMonitorEvents> implements HealthMonitor
     this.#stats.set(source.name, source);
     this.#revision++;
     return this;
+  }
+
+  statsSources(): readonly StatsSource[] {
+    return [...this.#stats.values()];
   }
 
   onAlert(sink: AlertSink): () => void {

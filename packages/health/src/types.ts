@@ -172,4 +172,23 @@ export interface StatsSource {
   readonly name: string;
   /** Current counter values, by name (`[a-z0-9_]`). */
   stats(): Record<string, number>;
+  /** Optional labelled series for `/metrics` only, by name (e.g. handled updates per update type). */
+  series?(): Record<string, readonly LabeledValue[]>;
+}
+
+/**
+ * One sample of a labelled series of a {@link StatsSource}.
+ *
+ * @example
+ * ```ts
+ * import type { LabeledValue } from '@botkit/health';
+ *
+ * const sample: LabeledValue = { labels: { type: 'message', command: '/start' }, value: 42 };
+ * ```
+ */
+export interface LabeledValue {
+  /** Label values; every sample of a series has the same label names. */
+  labels: Record<string, string>;
+  /** The value. */
+  value: number;
 }
