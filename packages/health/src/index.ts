@@ -39,3 +39,14 @@ export {
   type UpdateMetricsOptions,
   updateMetrics,
 } from './update-metrics.js';
+export { type TelegramAlertSink, type TelegramAlertsOptions, telegramAlerts } from './telegram-alerts.js';
+export {
+  type ClusterHealth,
+  type PublishToRedisOptions,
+  publishToRedis,
+  type RedisHashClient,
+  type RedisPublication,
+  type ReplicaHealth,
+  readClusterHealth,
+} from './cluster.js';
+export { type InstrumentPgOptions, instrumentPg, type PgInstrumentation, type SlowQuery } from './instrument-pg.js';
