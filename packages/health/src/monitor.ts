@@ -88,7 +88,7 @@ export interface HealthMonitor extends EventEmitter<HealthMonitorEvents>, Lifecy
   /**
    * Registers a probe.
    *
-   * @param probe - any {@link Probe}
+   * @param probe - any `Probe`
    * @param options - critical flag, timeout and thresholds for this probe
    * @returns the monitor, for chaining
    * @throws TypeError when a probe with the same name exists or an option is invalid

@@ -1,7 +1,7 @@
 import type { ProbeResult, ProbeStatus } from '@botkit/core';
 
 /**
- * A {@link ProbeResult} that may ask the monitor to skip the failure threshold. Built-in probes
+ * A `ProbeResult` that may ask the monitor to skip the failure threshold. Built-in probes
  * set `immediate` for failures that retrying cannot fix (a revoked bot token, a 409 conflict with
  * another poller); any probe may do the same.
  *

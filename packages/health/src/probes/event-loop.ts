@@ -27,7 +27,7 @@ export interface EventLoopProbeOptions {
  * as the p99 since the previous check. A blocked loop delays every update the bot handles.
  *
  * @param options - thresholds and name
- * @returns a {@link Probe}
+ * @returns a `Probe`
  * @throws TypeError when a threshold is not positive
  *
  * @example

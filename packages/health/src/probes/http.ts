@@ -31,7 +31,7 @@ export interface HttpProbeOptions {
  *
  * @param url - absolute http(s) URL
  * @param options - expected status, method, headers
- * @returns a {@link Probe}
+ * @returns a `Probe`
  * @throws TypeError when the URL is not absolute
  *
  * @example

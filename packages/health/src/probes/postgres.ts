@@ -53,7 +53,7 @@ export interface PostgresProbeOptions {
  *
  * @param db - the application's pg Pool or Client
  * @param options - name and wait-queue limit
- * @returns a {@link Probe}
+ * @returns a `Probe`
  *
  * @example
  * ```ts

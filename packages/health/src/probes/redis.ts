@@ -50,7 +50,7 @@ const DOWN_STATES = new Set(['reconnecting', 'end', 'close']);
  *
  * @param redis - the application's client (e.g. an ioredis `Redis`)
  * @param options - name and fallback detection
- * @returns a {@link Probe}
+ * @returns a `Probe`
  *
  * @example
  * ```ts

@@ -36,7 +36,7 @@ interface SqliteModule {
  *
  * @param path - path of the database file
  * @param options - name and whether to run `quick_check`
- * @returns a {@link Probe}
+ * @returns a `Probe`
  *
  * @example
  * ```ts

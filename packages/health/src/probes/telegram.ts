@@ -13,7 +13,7 @@ import type { HealthProbeResult } from '../types.js';
 
 /**
  * How a Telegram probe reaches the Bot API: a token (and optional API root), or an existing
- * {@link BotApi} client from `@botkit/core`.
+ * `BotApi` client from `@botkit/core`.
  *
  * @example
  * ```ts
@@ -97,7 +97,7 @@ function describe(error: unknown, secrets: string[]): string {
  * network errors and timeouts are ordinary failures. The token never appears in its output.
  *
  * @param options - token (and API root) or an existing client, name, clock
- * @returns a {@link Probe}
+ * @returns a `Probe`
  * @throws TypeError when neither a token nor a client is given
  *
  * @example

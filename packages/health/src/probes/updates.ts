@@ -35,7 +35,7 @@ export type UpdatesProbeOptions = {
  * writing to it).
  *
  * @param options - the update metrics, thresholds and (optionally) Telegram access
- * @returns a {@link Probe}
+ * @returns a `Probe`
  * @throws TypeError when an option is invalid
  *
  * @example
