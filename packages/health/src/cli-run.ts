@@ -1,13 +1,14 @@
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { type Probe, redact, redactUrl } from '@botkit/core';
+import { isProbeStatus, type Probe, redact, redactUrl } from '@botkit/core';
+import { request } from 'undici';
 import { createHealthMonitor } from './monitor.js';
 import { sqliteProbe } from './probes/sqlite.js';
 import { telegramProbe } from './probes/telegram.js';
 import type { HealthStatus } from './types.js';
 
-const USAGE = `Usage: botkit-health [--config file.js] [--json] [--docker [--strict]] [--timeout ms]
+const USAGE = `Usage: botkit-health [--url http://host:8080/health] [--config file.js] [--json] [--docker [--strict]] [--timeout ms]
 
 Checks the bot's dependencies once and exits:
   0 healthy, 1 degraded, 2 unhealthy (or bad configuration)
@@ -17,6 +18,7 @@ Probes come from the environment and/or a config module:
   BOT_TOKEN      Telegram getMe (BOT_API_ROOT for a local Bot API server)
   REDIS_URL      Redis PING (needs ioredis)
   DATABASE_URL   postgres://... (needs pg), or a SQLite path / sqlite: / file: URL
+  --url URL      the /health endpoint of a running bot (its last results; ideal for Docker HEALTHCHECK)
   --config f.js  a module exporting probes: default export or \`probes\` (an array, or a function returning one)
 `;
 
@@ -128,6 +130,33 @@ async function envProbes(env: CliIo['env'], timeoutMs: number, closers: Closer[]
   return probes;
 }
 
+/** Asks a running bot's `/health` endpoint (served by healthHandler) for its overall status. */
+function endpointProbe(url: string): Probe {
+  if (!/^https?:\/\//.test(url)) throw new ConfigError(`--url must be an http(s) URL, got ${redactUrl(url)}`);
+  const shown = redactUrl(url);
+  return {
+    name: 'endpoint',
+    async check({ signal }) {
+      const response = await request(url, { signal, headers: { accept: 'application/json' } });
+      const text = await response.body.text();
+      let remote: unknown;
+      try {
+        remote = JSON.parse(text);
+      } catch {
+        remote = undefined;
+      }
+      const status = (remote as { status?: unknown } | undefined)?.status;
+      const details = { statusCode: response.statusCode };
+      if (isProbeStatus(status)) {
+        return { status, ...(status === 'healthy' ? {} : { message: `${shown} reports ${status}` }), details };
+      }
+      return response.statusCode >= 200 && response.statusCode < 300
+        ? { status: 'healthy', details }
+        : { status: 'unhealthy', message: `${shown} answered ${response.statusCode}`, details };
+    },
+  };
+}
+
 function isProbe(value: unknown): value is Probe {
   return (
     typeof value === 'object' &&
@@ -185,6 +214,7 @@ export async function runCli(io: CliIo): Promise<number> {
       args: [...io.argv],
       options: {
         config: { type: 'string', short: 'c' },
+        url: { type: 'string' },
         json: { type: 'boolean', default: false },
         docker: { type: 'boolean', default: false },
         strict: { type: 'boolean', default: false },
@@ -213,10 +243,11 @@ export async function runCli(io: CliIo): Promise<number> {
       throw new ConfigError(`--timeout must be a positive number of milliseconds, got ${values.timeout}`);
     const probes = [
       ...(await envProbes(io.env, timeoutMs, closers)),
+      ...(values.url ? [endpointProbe(values.url)] : []),
       ...(values.config ? await configProbes(values.config, io.cwd) : []),
     ];
     if (probes.length === 0) {
-      throw new ConfigError('nothing to check: set BOT_TOKEN, REDIS_URL or DATABASE_URL, or pass --config');
+      throw new ConfigError('nothing to check: set BOT_TOKEN, REDIS_URL or DATABASE_URL, or pass --url or --config');
     }
     const monitor = createHealthMonitor({ timeoutMs, failureThreshold: 1, recoveryThreshold: 1 });
     for (const probe of probes) {

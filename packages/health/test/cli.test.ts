@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type PostgresServer, type RedisServer, startPostgres, startRedis } from '@botkit/test-harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HealthStatus } from '../src/index.js';
+import { createHealthMonitor, createHealthServer, type HealthStatus } from '../src/index.js';
 import { startFakeTelegram } from './fake-telegram.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -103,6 +103,36 @@ describe('botkit-health CLI (forked process, real services)', () => {
     } finally {
       await pgServer.restart();
     }
+  });
+
+  it('--url asks a running bot /health endpoint (Docker HEALTHCHECK): healthy 0, degraded 0/strict 1, unhealthy or down 1', async () => {
+    let status: 'healthy' | 'degraded' | 'unhealthy' = 'healthy';
+    const monitor = createHealthMonitor({
+      failureThreshold: 1,
+      recoveryThreshold: 1,
+      probes: [{ name: 'db', check: async () => ({ status }) }],
+    });
+    const server = createHealthServer(monitor, { port: 0, host: '127.0.0.1' });
+    await server.start();
+    try {
+      const url = `${server.url}/health`;
+      await monitor.runAll();
+      expect((await run(['--url', url, '--docker'], {})).code).toBe(0);
+      status = 'degraded';
+      await monitor.runAll();
+      const [docker, strict, plain] = await Promise.all([
+        run(['--url', url, '--docker'], {}),
+        run(['--url', url, '--docker', '--strict'], {}),
+        run(['--url', url], {}),
+      ]);
+      expect([docker.code, strict.code, plain.code]).toEqual([0, 1, 1]);
+      status = 'unhealthy';
+      await monitor.runAll();
+      expect((await run(['--url', url, '--docker'], {})).code).toBe(1);
+    } finally {
+      await server.stop();
+    }
+    expect((await run(['--url', `${server.url}/health`, '--docker', '--timeout', '2000'], {})).code).toBe(1);
   });
 
   it('bad configuration prints what is wrong and exits 2', async () => {
