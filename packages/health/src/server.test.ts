@@ -93,6 +93,16 @@ describe('createHealthServer', () => {
     expect(fullBody.probes.db?.details).toEqual({ pool: 3 });
     expect(fullBody.probes.db?.consecutiveSuccesses).toBe(1);
     expect(() => healthHandler(monitor, { details: 'all' as never })).toThrow(/details/);
+
+    // Stats change between probe runs; `full` shows them live, without running a probe.
+    let queries = 1;
+    monitor.addStats({ name: 'pg', stats: () => ({ queries_total: queries }) });
+    const statsOf = async () =>
+      ((await (await fetch(`${full.url}/health`)).json()) as { stats: { pg: { queries_total: number } } }).stats.pg;
+    expect(await statsOf()).toEqual({ queries_total: 1 });
+    queries = 5;
+    expect(await statsOf()).toEqual({ queries_total: 5 });
+    expect(db.calls).toBe(1);
   });
 
   it('/ready answers 503 for the first request after shutdown starts (event or flag)', async () => {

@@ -149,14 +149,17 @@ export function healthHandler(monitor: HealthMonitor, options: HealthHandlerOpti
   let cachedRevision = -1;
   let cachedBody: Buffer = Buffer.alloc(0);
   let cachedCode = 200;
-  const healthBody = () => {
-    if (monitor.revision !== cachedRevision) {
+  let cachedReady = false;
+  const refresh = () => {
+    // `full` shows live stats (query counters...), which change between probe runs.
+    const live = details === 'full' && monitor.statsSources().length > 0;
+    if (monitor.revision !== cachedRevision || live) {
       const status = monitor.status();
       cachedRevision = monitor.revision;
       cachedBody = Buffer.from(JSON.stringify(view(status, details)));
       cachedCode = status.status === 'unhealthy' || status.status === 'unknown' ? 503 : 200;
+      cachedReady = status.ready;
     }
-    return cachedBody;
   };
 
   const send = (req: IncomingMessage, res: ServerResponse, code: number, body: Buffer | string, type?: string) => {
@@ -188,7 +191,8 @@ export function healthHandler(monitor: HealthMonitor, options: HealthHandlerOpti
         if (shuttingDown || shutdown?.isShuttingDown === true) {
           return send(req, res, 503, '{"ready":false,"reason":"shutting down"}');
         }
-        const ready = monitor.status().ready;
+        refresh();
+        const ready = cachedReady;
         return send(
           req,
           res,
@@ -197,8 +201,8 @@ export function healthHandler(monitor: HealthMonitor, options: HealthHandlerOpti
         );
       }
       case '/health': {
-        const body = healthBody();
-        return send(req, res, cachedCode, body);
+        refresh();
+        return send(req, res, cachedCode, cachedBody);
       }
       default:
         renderMetrics().then(
