@@ -1,5 +1,5 @@
 import { createTestClock } from '@botkit/core';
-import { type PostgresServer, type RedisServer, startPostgres, startRedis } from '@botkit/test-harness';
+import { type PostgresServer, type RedisServer, startPostgres, startRedis, waitFor } from '@botkit/test-harness';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -52,8 +52,8 @@ describe('publishToRedis / readClusterHealth (real Redis)', () => {
       const pb = publishToRedis(b, redis, { key, ttlMs: 60_000, instanceId: 'b' });
       await a.runAll();
       await b.runAll();
-      await pa.publish();
-      await pb.publish();
+      // Published on the monitors' `checked` event, without a manual publish().
+      await waitFor('both replicas to publish', async () => (await redis.hlen(key)) === 2, 5000);
       let cluster = await readClusterHealth(redis, key);
       expect(cluster.status).toBe('healthy');
       expect(cluster.replicas.map((r) => `${r.instanceId}:${r.status}:${r.probes.db}`)).toEqual([
