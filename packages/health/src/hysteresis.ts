@@ -5,7 +5,7 @@ import type { ProbeStatus } from '@botkit/core';
  *
  * @example
  * ```ts
- * import type { HysteresisOptions } from '@botkit/health';
+ * import type { HysteresisOptions } from './hysteresis.js';
  *
  * const strict: HysteresisOptions = { failureThreshold: 1, recoveryThreshold: 3 };
  * ```
@@ -22,7 +22,7 @@ export interface HysteresisOptions {
  *
  * @example
  * ```ts
- * import { initialHysteresisState } from '@botkit/health';
+ * import { initialHysteresisState } from './hysteresis.js';
  *
  * const state = initialHysteresisState(); // { status: 'unknown', consecutiveFailures: 0, consecutiveSuccesses: 0 }
  * ```
@@ -42,7 +42,7 @@ export interface HysteresisState {
  *
  * @example
  * ```ts
- * import type { HysteresisStep } from '@botkit/health';
+ * import type { HysteresisStep } from './hysteresis.js';
  *
  * const step: HysteresisStep = {
  *   state: { status: 'unhealthy', consecutiveFailures: 3, consecutiveSuccesses: 0 },
@@ -67,7 +67,7 @@ export interface HysteresisStep {
  *
  * @example
  * ```ts
- * import { applyResult, initialHysteresisState } from '@botkit/health';
+ * import { applyResult, initialHysteresisState } from './hysteresis.js';
  *
  * const step = applyResult(initialHysteresisState(), 'healthy', { failureThreshold: 3, recoveryThreshold: 2 });
  * step.state.status; // 'healthy'
@@ -95,7 +95,7 @@ export function initialHysteresisState(): HysteresisState {
  *
  * @example
  * ```ts
- * import { applyResult, initialHysteresisState } from '@botkit/health';
+ * import { applyResult, initialHysteresisState } from './hysteresis.js';
  *
  * const options = { failureThreshold: 2, recoveryThreshold: 1 };
  * let state = initialHysteresisState();
