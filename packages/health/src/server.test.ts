@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ProbeResult, ProbeStatus } from '@botkit/core';
+import { EventEmitter as EventEmitter3 } from 'eventemitter3';
 import * as promClient from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHealthMonitor, type HealthMonitor } from './monitor.js';
@@ -122,6 +123,17 @@ describe('createHealthServer', () => {
     // The 503 is decided synchronously per request (no polling), so the only delay is the HTTP
     // round trip itself; 10 ms is the issue's bound, widened to 250 ms for a loaded 2-core CI.
     expect(elapsed).toBeLessThan(250);
+
+    // A typed eventemitter3 manager (the shape @botkit/shutdown exposes) fits the structural type.
+    class Manager extends EventEmitter3<{ shutdownStarted: [signal: string] }> {
+      isShuttingDown = false;
+    }
+    const manager = new Manager();
+    const m = await serve(monitor, { shutdown: manager });
+    expect((await fetch(`${m.url}/ready`)).status).toBe(200);
+    manager.isShuttingDown = true;
+    manager.emit('shutdownStarted', 'SIGTERM');
+    expect((await fetch(`${m.url}/ready`)).status).toBe(503);
 
     // Through the flag alone (a source that emits late or not at all).
     const viaFlag = Object.assign(new EventEmitter(), { isShuttingDown: false });
