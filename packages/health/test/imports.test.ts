@@ -26,4 +26,23 @@ describe("import '@botkit/health'", () => {
       expect(specifiers).not.toContain(driver);
     }
   });
+
+  it('a started monitor never keeps the process alive by itself (unref timers)', async () => {
+    const started = Date.now();
+    const stdout = await new Promise<string>((resolve, reject) =>
+      execFile(
+        process.execPath,
+        [
+          '--import',
+          join(root, 'node_modules/tsx/dist/esm/index.mjs'),
+          fileURLToPath(new URL('./fixtures/heartbeat.ts', import.meta.url)),
+        ],
+        { env: { ...process.env, TSX_TSCONFIG_PATH: join(root, 'tsconfig.json') }, timeout: 15_000 },
+        (error, out, err) => (error ? reject(new Error(`${error.message}\n${err}`)) : resolve(out)),
+      ),
+    );
+    // The heartbeat ran (several times in 300 ms), then the process exited without stop().
+    expect(Number(/runs=(\d+)/.exec(stdout)?.[1])).toBeGreaterThanOrEqual(2);
+    expect(Date.now() - started).toBeLessThan(15_000);
+  });
 });
