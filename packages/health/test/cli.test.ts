@@ -44,6 +44,10 @@ beforeAll(async () => {
     `export default [{ name: 'queue', check: async () => ({ status: 'degraded', message: 'backlog 500' }) }];`,
   );
   writeFileSync(join(dir, 'bad.mjs'), `export const probes = [{ nope: true }];`);
+  const { DatabaseSync } = await import('node:sqlite');
+  const db = new DatabaseSync(join(dir, 'bot.sqlite'));
+  db.exec('CREATE TABLE t (x INTEGER)');
+  db.close();
 });
 afterAll(async () => {
   await Promise.all([redisServer?.cleanup(), pgServer?.cleanup(), tg?.close()]);
@@ -58,7 +62,13 @@ describe('botkit-health CLI (forked process, real services)', () => {
       BOT_TOKEN: TOKEN,
       BOT_API_ROOT: tg.apiRoot,
     };
-    const [human, json] = await Promise.all([run([], env), run(['--json'], env)]);
+    const [human, json, sqlite] = await Promise.all([
+      run([], env),
+      run(['--json'], env),
+      run([], { DATABASE_URL: `sqlite:${join(dir, 'bot.sqlite')}` }),
+    ]);
+    expect(sqlite.code).toBe(0);
+    expect(sqlite.stdout).toMatch(/sqlite\s+healthy/);
     expect(human.stderr).toBe('');
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(/redis\s+healthy/);
