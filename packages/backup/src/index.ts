@@ -1,1 +1,18 @@
-export {};
+export {
+  type BackupEvents,
+  type BackupProbeOptions,
+  type Backups,
+  type CreateBackupsOptions,
+  createBackups,
+  type PruneResult,
+  type RestoreResult,
+  type VerifyResult,
+} from './backups.js';
+export type { Compression } from './compression.js';
+export type { BackupDriver, DatabaseInfo, DeepCheckResult, DumpOutput, DumpReader } from './driver.js';
+export { BackupError, BackupErrorCode, type BackupErrorCodeValue } from './errors.js';
+export type { BackupLease } from './lock.js';
+export type { BackupInfo, BackupManifest } from './manifest.js';
+export { planRetention, type RetentionItem, type RetentionPlan, type RetentionPolicy } from './retention.js';
+export type { ScheduleHandle, ScheduleOptions } from './schedule.js';
+export { type SqliteDriverOptions, sqliteDriver } from './sqlite-driver.js';
