@@ -15,4 +15,5 @@ export type { BackupLease } from './lock.js';
 export type { BackupInfo, BackupManifest } from './manifest.js';
 export { planRetention, type RetentionItem, type RetentionPlan, type RetentionPolicy } from './retention.js';
 export type { ScheduleHandle, ScheduleOptions } from './schedule.js';
+export { type PostgresConnection, type PostgresDriverOptions, postgresDriver } from './postgres-driver.js';
 export { type SqliteDriverOptions, sqliteDriver } from './sqlite-driver.js';
