@@ -26,18 +26,20 @@ export interface SqliteDriverOptions {
 
 type SqliteModule = typeof import('node:sqlite');
 
-let sqliteModule: Promise<SqliteModule> | undefined;
-
 async function loadSqlite(): Promise<SqliteModule> {
-  sqliteModule ??= import('node:sqlite');
+  // getBuiltinModule, not import('node:sqlite'): bundlers strip the `node:` prefix, and
+  // `sqlite` without it is not a built-in module.
+  let mod: SqliteModule | undefined;
   try {
-    return await sqliteModule;
+    mod = process.getBuiltinModule?.('node:sqlite') as SqliteModule | undefined;
   } catch (error) {
-    sqliteModule = undefined;
     throw new BackupError(BackupErrorCode.Unsupported, `node:sqlite is not available in Node ${process.version}`, {
       cause: error,
     });
   }
+  if (!mod)
+    throw new BackupError(BackupErrorCode.Unsupported, `node:sqlite is not available in Node ${process.version}`);
+  return mod;
 }
 
 /** One step of the online backup API copies every page: a writer cannot make it restart. */
