@@ -1,4 +1,4 @@
-import { readFile, rename, rm } from 'node:fs/promises';
+import { chmod, readFile, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -449,11 +449,23 @@ export function createBackups(options: CreateBackupsOptions): Backups {
       const file = `${id}.${driver.extension}${compressionSuffix(compression)}`;
       const temp = join(scratch, `${file}.part`);
       const output = await driver.dump({ signal, scratchDir: scratch });
-      const source: Readable = output.kind === 'file' ? readStream(output.path) : output.stream;
-      const raw = new HashCounter();
-      const stored = new HashCounter();
-      const z = compressor(compression, level);
-      await pipeline([source, raw, ...(z ? [z] : []), stored, createPrivateWriteStream(temp)], { signal });
+      let raw: { bytes: number; sha256: string };
+      let stored: { bytes: number; sha256: string };
+      if (output.kind === 'file' && compression === 'none') {
+        // The snapshot is the backup: hash it in place instead of copying it.
+        raw = stored = await hashFile(output.path, signal);
+        await chmod(output.path, 0o600);
+        await rename(output.path, temp);
+      } else {
+        const source: Readable = output.kind === 'file' ? readStream(output.path) : output.stream;
+        const rawCounter = new HashCounter();
+        const storedCounter = new HashCounter();
+        const z = compressor(compression, level);
+        await pipeline([source, rawCounter, ...(z ? [z] : []), storedCounter, createPrivateWriteStream(temp)], { signal });
+        raw = { bytes: rawCounter.bytes, sha256: rawCounter.digest() };
+        stored = { bytes: storedCounter.bytes, sha256: storedCounter.digest() };
+        if (output.kind === 'file') await rm(output.path, { force: true });
+      }
       await fsyncFile(temp);
       const manifest: BackupManifest = {
         formatVersion: 1,
@@ -468,8 +480,8 @@ export function createBackups(options: CreateBackupsOptions): Backups {
         compression,
         uncompressedBytes: raw.bytes,
         compressedBytes: stored.bytes,
-        sha256: stored.digest(),
-        uncompressedSha256: raw.digest(),
+        sha256: stored.sha256,
+        uncompressedSha256: raw.sha256,
       };
       signal.throwIfAborted();
       finalPath = join(dir, file);
