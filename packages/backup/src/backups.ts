@@ -249,7 +249,7 @@ export interface Backups extends EventEmitter<BackupEvents> {
    * `maxAgeMs`, `degraded` when the last attempt failed but a fresh backup exists.
    *
    * @param options - RPO and name
-   * @returns a {@link Probe}
+   * @returns a `Probe` from `@botkit/core`
    */
   probe(options?: BackupProbeOptions): Probe;
   /** Stops every schedule and waits for running scheduled backups to end. */
@@ -461,7 +461,9 @@ export function createBackups(options: CreateBackupsOptions): Backups {
         const rawCounter = new HashCounter();
         const storedCounter = new HashCounter();
         const z = compressor(compression, level);
-        await pipeline([source, rawCounter, ...(z ? [z] : []), storedCounter, createPrivateWriteStream(temp)], { signal });
+        await pipeline([source, rawCounter, ...(z ? [z] : []), storedCounter, createPrivateWriteStream(temp)], {
+          signal,
+        });
         raw = { bytes: rawCounter.bytes, sha256: rawCounter.digest() };
         stored = { bytes: storedCounter.bytes, sha256: storedCounter.digest() };
         if (output.kind === 'file') await rm(output.path, { force: true });

@@ -74,6 +74,11 @@ export class HashCounter extends Transform {
   bytes = 0;
   readonly #hash = createHash('sha256');
 
+  constructor() {
+    // Room for a few 1 MiB chunks, so reading, hashing and (de)compressing overlap.
+    super({ highWaterMark: 4 * 1024 * 1024 });
+  }
+
   override _transform(
     chunk: Buffer,
     _encoding: BufferEncoding,
