@@ -1,27 +1,17 @@
 import { chmod, readFile, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { type Readable, Transform } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import {
-  type Clock,
-  isBotkitError,
-  type Logger,
-  noopLogger,
-  type Probe,
-  type ProbeResult,
-  systemClock,
-} from '@botkit/core';
+import { isBotkitError, noopLogger, systemClock } from '@botkit/core';
 import { EventEmitter } from 'eventemitter3';
 import {
-  type Compression,
   assertCompressionSupported,
   compressionSuffix,
   compressor,
-  decompressor,
   defaultLevel,
   isCompression,
 } from './compression.js';
-import type { BackupDriver, DumpReader } from './driver.js';
+import { createDumpReader } from './dump-reader.js';
 import { BackupError, BackupErrorCode } from './errors.js';
 import {
   createPrivateWriteStream,
@@ -36,262 +26,15 @@ import {
   SCRATCH,
   writeFileAtomic,
 } from './files.js';
-import { acquireLockFile, type BackupLease, pidAlive } from './lock.js';
+import { acquireLockFile, pidAlive } from './lock.js';
 import { type BackupInfo, type BackupManifest, makeId, parseManifest } from './manifest.js';
-import { planRetention, type RetentionPolicy, validateRetention } from './retention.js';
-import { createSchedule, type ScheduleHandle, type ScheduleOptions } from './schedule.js';
-
-/**
- * Options of {@link createBackups}.
- *
- * @example
- * ```ts
- * const options: CreateBackupsOptions = {
- *   driver: sqliteDriver({ path: './bot.db' }),
- *   dir: './backups',
- *   retention: { keepLast: 24, keepDaily: 7 },
- * };
- * ```
- */
-export interface CreateBackupsOptions {
-  /** The database driver ({@link sqliteDriver} or {@link postgresDriver}). */
-  driver: BackupDriver;
-  /** Directory holding backups and manifests (created 0700 if missing); one directory per database. */
-  dir: string;
-  /** Compression of backup files. @defaultValue `'zstd'` */
-  compression?: Compression | undefined;
-  /** Compression level (zstd 1-19, gzip 1-9). @defaultValue `3` for zstd, `6` for gzip */
-  compressionLevel?: number | undefined;
-  /** Which backups {@link Backups.prune} keeps. @defaultValue `{}` (keeps everything) */
-  retention?: RetentionPolicy | undefined;
-  /**
-   * A distributed lease taken around every backup, restore and prune (one replica runs the
-   * schedule); the lock file in `dir` is always used as well. @defaultValue none
-   */
-  lock?: BackupLease | undefined;
-  /** Clock for timestamps, the schedule and the probe. @defaultValue `systemClock` */
-  clock?: Clock | undefined;
-  /** Logger; silent by default. @defaultValue `noopLogger` */
-  logger?: Logger | undefined;
-}
-
-/**
- * Events of {@link Backups}.
- *
- * @example
- * ```ts
- * backups.on('backupCompleted', (backup) => console.log('backup', backup.id, backup.compressedBytes));
- * backups.on('backupFailed', ({ error }) => console.error(error));
- * ```
- */
-export interface BackupEvents {
-  /** A backup started. */
-  backupStarted: [event: { label: string | undefined; startedAt: number }];
-  /** A backup was written and its manifest committed. */
-  backupCompleted: [backup: BackupInfo];
-  /** A backup failed or was aborted; nothing was left behind. */
-  backupFailed: [event: { label: string | undefined; error: unknown }];
-  /** Backups were removed by {@link Backups.prune}. */
-  pruned: [event: { removed: BackupInfo[]; kept: BackupInfo[] }];
-  /** A backup was restored into the database. */
-  restored: [event: RestoreResult];
-}
-
-/**
- * Result of {@link Backups.verify}.
- *
- * @example
- * ```ts
- * const result = await backups.verify(id, { deep: true });
- * if (!result.ok) console.error(result.problem);
- * ```
- */
-export interface VerifyResult {
-  /** The backup id. */
-  id: string;
-  /** Whether the backup is intact (and, for deep checks, restorable). */
-  ok: boolean;
-  /** Whether a deep check ran. */
-  deep: boolean;
-  /** What is wrong, when `ok` is false. */
-  problem?: string;
-  /** Rows per table (deep checks only). */
-  tables?: Record<string, number>;
-}
-
-/**
- * Result of {@link Backups.restore} (also the payload of the `restored` event).
- *
- * @example
- * ```ts
- * const { safetyBackupId } = await backups.restore(id);
- * console.log('previous state saved as', safetyBackupId);
- * ```
- */
-export interface RestoreResult {
-  /** The restored backup. */
-  id: string;
-  /** Id of the backup taken of the database just before restoring, if any. */
-  safetyBackupId: string | undefined;
-  /** How long the restore took, milliseconds. */
-  durationMs: number;
-}
-
-/**
- * Result of {@link Backups.prune}.
- *
- * @example
- * ```ts
- * const { removed } = await backups.prune({ dryRun: true });
- * console.log('would remove', removed.map((b) => b.id));
- * ```
- */
-export interface PruneResult {
-  /** Backups removed (or that would be, in a dry run). */
-  removed: BackupInfo[];
-  /** Backups kept. */
-  kept: BackupInfo[];
-  /** Whether this was a dry run. */
-  dryRun: boolean;
-}
-
-/**
- * Options of {@link Backups.probe}.
- *
- * @example
- * ```ts
- * health.add(backups.probe({ maxAgeMs: 2 * 3_600_000 }));
- * ```
- */
-export interface BackupProbeOptions {
-  /** The RPO: unhealthy when the newest backup is older. @defaultValue `3_600_000` (1 h) */
-  maxAgeMs?: number | undefined;
-  /** Probe name. @defaultValue `'backup'` */
-  name?: string | undefined;
-}
-
-/**
- * Backups of one database in one directory: take, list, verify, restore, prune, schedule,
- * and a freshness probe. Created by {@link createBackups}.
- *
- * @example
- * ```ts
- * const backups = createBackups({ driver: sqliteDriver({ path: './bot.db' }), dir: './backups' });
- * const backup = await backups.backup({ label: 'manual' });
- * const result = await backups.verify(backup.id, { deep: true });
- * ```
- */
-export interface Backups extends EventEmitter<BackupEvents> {
-  /** The backup directory (absolute). */
-  readonly dir: string;
-  /**
-   * Takes a backup: consistent dump, compressed, checksummed, written atomically (0600).
-   *
-   * @param options - `signal` to abort (nothing is left behind), `label` stored in the manifest
-   * @returns the new backup
-   * @throws {@link BackupError} `BOTKIT_BACKUP_FAILED` or `BOTKIT_BACKUP_LOCKED`; the signal's reason when aborted
-   */
-  backup(options?: { signal?: AbortSignal | undefined; label?: string | undefined }): Promise<BackupInfo>;
-  /**
-   * Lists complete backups, newest first.
-   *
-   * @returns the backups whose manifest is readable
-   */
-  list(): Promise<BackupInfo[]>;
-  /**
-   * Checks a backup: size and SHA-256 always; with `deep`, also decompresses it and checks the
-   * dump itself (SQLite `integrity_check`, PostgreSQL full `pg_restore` read or, with
-   * `restoreIntoTemp`, a restore into a temporary database) and reports table counts.
-   *
-   * @param id - backup id
-   * @param options - `deep`, `restoreIntoTemp` (PostgreSQL), `signal`
-   * @returns `ok: false` with the `problem` when the backup is damaged
-   * @throws {@link BackupError} `BOTKIT_BACKUP_NOT_FOUND`
-   */
-  verify(
-    id: string,
-    options?: { deep?: boolean | undefined; restoreIntoTemp?: boolean | undefined; signal?: AbortSignal | undefined },
-  ): Promise<VerifyResult>;
-  /**
-   * Restores a backup into the live database, after checking its checksum and taking a safety
-   * backup of the current state. All or nothing.
-   *
-   * @param id - backup id
-   * @param options - `safetyBackup` (default true), `signal`
-   * @returns the restored id and the safety backup's id
-   * @throws {@link BackupError} `BOTKIT_BACKUP_CORRUPT` (refused, database untouched), `BOTKIT_BACKUP_NOT_FOUND`,
-   *   `BOTKIT_BACKUP_LOCKED`, `BOTKIT_BACKUP_RESTORE_FAILED`
-   */
-  restore(
-    id: string,
-    options?: { safetyBackup?: boolean | undefined; signal?: AbortSignal | undefined },
-  ): Promise<RestoreResult>;
-  /**
-   * Removes backups the retention policy does not keep (never the newest one, nor one being
-   * verified or restored).
-   *
-   * @param options - `dryRun` only reports what would go
-   * @returns removed and kept backups
-   */
-  prune(options?: { dryRun?: boolean | undefined; signal?: AbortSignal | undefined }): Promise<PruneResult>;
-  /**
-   * Runs `backup()` (then `prune()`) on a cron schedule (croner syntax, e.g. `0 * * * *`).
-   * Runs never overlap; a run skipped because another replica holds the lock is not an error.
-   *
-   * @param cronExpression - when to run
-   * @param options - time zone, whether to prune after each backup
-   * @returns a handle with `stop()`
-   * @throws TypeError when the expression is invalid
-   */
-  schedule(cronExpression: string, options?: ScheduleOptions): ScheduleHandle;
-  /**
-   * A freshness probe for `@botkit/health`: `unhealthy` when there is no backup newer than
-   * `maxAgeMs`, `degraded` when the last attempt failed but a fresh backup exists.
-   *
-   * @param options - RPO and name
-   * @returns a `Probe` from `@botkit/core`
-   */
-  probe(options?: BackupProbeOptions): Probe;
-  /** Stops every schedule and waits for running scheduled backups to end. */
-  stop(): Promise<void>;
-}
+import { type AttemptStatus, createFreshnessProbe } from './probe.js';
+import { planRetention, validateRetention } from './retention.js';
+import { createSchedule, type ScheduleHandle } from './schedule.js';
+import type { Backups, BackupEvents, CreateBackupsOptions, PruneResult, RestoreResult, VerifyResult } from './types.js';
 
 const STATUS_FILE = '.last-attempt.json';
 const LOCK_FILE = '.lock';
-
-interface AttemptStatus {
-  ok: boolean;
-  at: number;
-  message?: string;
-}
-
-class Checker extends Transform {
-  readonly counter = new HashCounter();
-  constructor(
-    private readonly expected: { sha256: string; bytes: number },
-    private readonly what: string,
-  ) {
-    super();
-  }
-  override _transform(
-    chunk: Buffer,
-    encoding: BufferEncoding,
-    callback: (error?: Error | null, data?: Buffer) => void,
-  ) {
-    this.counter._transform(chunk, encoding, () => {});
-    if (this.counter.bytes > this.expected.bytes) {
-      callback(new BackupError(BackupErrorCode.Corrupt, `${this.what} is longer than its manifest says`));
-      return;
-    }
-    callback(null, chunk);
-  }
-  override _flush(callback: (error?: Error | null) => void) {
-    const digest = this.counter.digest();
-    if (this.counter.bytes !== this.expected.bytes || digest !== this.expected.sha256) {
-      callback(new BackupError(BackupErrorCode.Corrupt, `${this.what} does not match its manifest (size or SHA-256)`));
-    } else callback();
-  }
-}
 
 function abortable(signal: AbortSignal | undefined): AbortSignal {
   return signal ?? new AbortController().signal;
@@ -391,7 +134,7 @@ export function createBackups(options: CreateBackupsOptions): Backups {
       throw new BackupError(BackupErrorCode.Locked, `Another replica holds the backup lease (${operation} skipped)`);
     }
     try {
-      const release = await acquireLockFile(join(dir, LOCK_FILE), operation);
+      const release = await acquireLockFile(join(dir, LOCK_FILE), operation, scratchRoot);
       try {
         await cleanLeftovers();
         return await fn();
@@ -508,37 +251,6 @@ export function createBackups(options: CreateBackupsOptions): Backups {
     }
   };
 
-  /** A reader of the uncompressed dump of `backup` that errors if it does not match the manifest. */
-  const dumpReader = (backup: BackupInfo, scratch: string): DumpReader => {
-    let file: Promise<string> | undefined;
-    const stream = (): Readable => {
-      const checker = new Checker(
-        { sha256: backup.uncompressedSha256, bytes: backup.uncompressedBytes },
-        `Uncompressed dump of ${backup.id}`,
-      );
-      const z = decompressor(backup.compression);
-      const input = readStream(backup.path);
-      const streams = [input, ...(z ? [z] : []), checker] as const;
-      for (let i = 0; i < streams.length - 1; i++) {
-        const from = streams[i] as Readable;
-        from.on('error', (error) => checker.destroy(error));
-        from.pipe(streams[i + 1] as Transform);
-      }
-      return checker;
-    };
-    return {
-      stream,
-      toFile() {
-        file ??= (async () => {
-          const path = join(scratch, `${backup.id}.${driver.extension}`);
-          await pipeline(stream(), createPrivateWriteStream(path));
-          return path;
-        })();
-        return file;
-      },
-    };
-  };
-
   const checkStored = async (backup: BackupInfo, signal: AbortSignal): Promise<string | undefined> => {
     let actual: { sha256: string; bytes: number };
     try {
@@ -597,7 +309,7 @@ export function createBackups(options: CreateBackupsOptions): Backups {
         const problem = await checkStored(backup, signal);
         if (problem) return { id, ok: false, deep: !!opts.deep, problem };
         if (!opts.deep || !scratch) return { id, ok: true, deep: false };
-        const reader = dumpReader(backup, scratch);
+        const reader = createDumpReader(backup, scratch, driver.extension);
         try {
           const check = await driver.check({ signal, dump: reader, restoreIntoTemp: !!opts.restoreIntoTemp });
           return check.ok
@@ -634,7 +346,7 @@ export function createBackups(options: CreateBackupsOptions): Backups {
         const t0 = performance.now();
         const safetyBackup = safety ? await takeBackup(signal, 'pre-restore') : undefined;
         if (safetyBackup) busy.add(safetyBackup.id);
-        const reader = dumpReader(backup, scratch);
+        const reader = createDumpReader(backup, scratch, driver.extension);
         try {
           await driver.restore({ signal, dump: reader });
         } catch (error) {
@@ -700,37 +412,20 @@ export function createBackups(options: CreateBackupsOptions): Backups {
     return handle;
   };
 
-  emitter.probe = (probeOptions = {}) => {
-    const maxAgeMs = probeOptions.maxAgeMs ?? 3_600_000;
-    if (!(maxAgeMs > 0)) throw new TypeError(`Expected maxAgeMs > 0, got ${String(maxAgeMs)}`);
-    const name = probeOptions.name ?? 'backup';
-    return {
-      name,
-      async check({ signal }): Promise<ProbeResult> {
-        signal.throwIfAborted();
-        const newest = (await emitter.list()).find((b) => !failedVerify.has(b.id));
-        let attempt = lastAttempt;
-        if (!attempt) {
-          try {
-            attempt = JSON.parse(await readFile(join(dir, STATUS_FILE), 'utf8')) as AttemptStatus;
-          } catch {
-            attempt = undefined;
-          }
+  emitter.probe = (probeOptions = {}) =>
+    createFreshnessProbe(probeOptions, {
+      clock,
+      dir,
+      list: () => emitter.list(),
+      isFailed: (id) => failedVerify.has(id),
+      lastAttempt: async () => {
+        try {
+          return JSON.parse(await readFile(join(dir, STATUS_FILE), 'utf8')) as AttemptStatus;
+        } catch {
+          return lastAttempt;
         }
-        const now = clock.now();
-        if (!newest) return { status: 'unhealthy', message: `no backup in ${dir}`, details: { maxAgeMs } };
-        const ageMs = now - newest.createdAtMs;
-        const details = { newest: newest.id, ageMs, maxAgeMs, lastAttemptOk: attempt?.ok ?? null };
-        if (ageMs > maxAgeMs) {
-          return { status: 'unhealthy', message: `newest backup is ${Math.round(ageMs / 60_000)} min old`, details };
-        }
-        if (attempt && !attempt.ok && attempt.at >= newest.createdAtMs) {
-          return { status: 'degraded', message: 'last backup attempt failed; a recent backup exists', details };
-        }
-        return { status: 'healthy', details };
       },
-    };
-  };
+    });
 
   emitter.stop = async () => {
     await Promise.all([...schedules].map((s) => s.stop()));

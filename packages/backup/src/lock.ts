@@ -1,5 +1,7 @@
-import { open, readFile, rm, stat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { link, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { BackupError, BackupErrorCode } from './errors.js';
 
 /**
@@ -62,32 +64,40 @@ async function isStale(path: string): Promise<boolean> {
  * @internal Takes the lock file at `path` (O_EXCL create). A lock left by a process that no longer
  * exists on this host (kill -9) is taken over. Resolves with a release function.
  */
-export async function acquireLockFile(path: string, operation: string): Promise<() => Promise<void>> {
+export async function acquireLockFile(
+  path: string,
+  operation: string,
+  scratchDir: string,
+): Promise<() => Promise<void>> {
   const content: LockContent = {
     pid: process.pid,
     hostname: hostname(),
     operation,
     startedAt: new Date().toISOString(),
   };
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const handle = await open(path, 'wx', 0o600);
+  // Write the content to a temporary file and hard-link it into place: the lock file appears
+  // atomically, complete, or not at all (a kill -9 cannot leave an empty lock file behind).
+  await mkdir(scratchDir, { recursive: true, mode: 0o700 });
+  const temp = join(scratchDir, `${process.pid}-lock-${randomBytes(4).toString('hex')}`);
+  await writeFile(temp, JSON.stringify(content), { mode: 0o600 });
+  try {
+    for (let attempt = 0; attempt < 3; attempt++) {
       try {
-        await handle.writeFile(JSON.stringify(content));
-      } finally {
-        await handle.close();
-      }
-      let released = false;
-      return async () => {
-        if (released) return;
-        released = true;
+        await link(temp, path);
+        let released = false;
+        return async () => {
+          if (released) return;
+          released = true;
+          await rm(path, { force: true });
+        };
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        if (!(await isStale(path))) break;
         await rm(path, { force: true });
-      };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      if (!(await isStale(path))) break;
-      await rm(path, { force: true });
+      }
     }
+  } finally {
+    await rm(temp, { force: true });
   }
   let holder = '';
   try {

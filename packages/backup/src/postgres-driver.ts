@@ -1,7 +1,7 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
@@ -10,6 +10,7 @@ import { redact } from '@botkit/core';
 import type pg from 'pg';
 import type { BackupDriver, DeepCheckResult } from './driver.js';
 import { BackupError, BackupErrorCode } from './errors.js';
+import { pidAlive } from './lock.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -135,6 +136,23 @@ function candidateBinDirs(): string[] {
   }
   for (const dir of (process.env.PATH ?? '').split(':')) if (dir) dirs.push(dir);
   return [...new Set(dirs)].filter((dir) => existsSync(join(dir, 'pg_dump')));
+}
+
+/**
+ * Removes password files left by processes that were killed before they could clean up
+ * (`botkit-pgpass-<pid>-*` of pids that no longer exist).
+ */
+async function sweepPassFiles(): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(tmpdir());
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const match = /^botkit-pgpass-(\d+)-/.exec(name);
+    if (match && !pidAlive(Number(match[1]))) await rm(join(tmpdir(), name), { recursive: true, force: true });
+  }
 }
 
 class ExitChecked extends Transform {
@@ -276,7 +294,8 @@ export function postgresDriver(options: PostgresDriverOptions): BackupDriver {
   ) => {
     const { dir } = await getTools();
     signal.throwIfAborted();
-    const passDir = await mkdtemp(join(tmpdir(), 'botkit-pgpass-'));
+    await sweepPassFiles();
+    const passDir = await mkdtemp(join(tmpdir(), `botkit-pgpass-${process.pid}-`));
     const passFile = join(passDir, 'pgpass');
     await writeFile(
       passFile,
@@ -295,6 +314,8 @@ export function postgresDriver(options: PostgresDriverOptions): BackupDriver {
     child.stderr?.on('data', (chunk: Buffer) => {
       stderr = (stderr + chunk.toString()).slice(-4000);
     });
+    // Once pg_dump writes output it is connected and no longer needs the password file.
+    if (tool === 'pg_dump') child.stdout?.once('data', () => void rm(passDir, { recursive: true, force: true }));
     const onAbort = () => child.kill('SIGKILL');
     signal.addEventListener('abort', onAbort, { once: true });
     const exited = new Promise<void>((resolve, reject) => {

@@ -1,10 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createBackups, sqliteDriver } from '../src/index.js';
+import { startPostgres } from '@botkit/test-harness';
+import pg from 'pg';
+import { createBackups, postgresDriver, sqliteDriver } from '../src/index.js';
 import { createSqlite, tempDir, waitForLine } from './helpers.js';
 
 const runner = fileURLToPath(new URL('./fixtures/runner.ts', import.meta.url));
@@ -93,5 +96,61 @@ describe('kill -9', () => {
     }
     db.close();
     console.info(`kill -9 during restore (~${Math.round(restoreMs)} ms), outcomes: ${outcomes.join(', ')}`);
+  }, 120_000);
+
+  it('at random points of a PostgreSQL restore: old or restored, never mixed; a leftover password file is swept', async () => {
+    const server = await startPostgres();
+    const client = new pg.Client(server.connection('postgres'));
+    try {
+      const url = await server.createDatabase('killed');
+      await client.connect();
+      const db = new pg.Client({ connectionString: url });
+      await db.connect();
+      await db.query(
+        "CREATE TABLE items (id int PRIMARY KEY, version text, body text); INSERT INTO items SELECT g, 'a', repeat(md5(g::text), 3) FROM generate_series(1, 150000) g",
+      );
+      const dir = join(tmp.path, 'pg-restore-backups');
+      const backups = createBackups({ driver: postgresDriver({ connectionString: url }), dir, compressionLevel: 1 });
+      const backupOfA = await backups.backup();
+      const makeB = () => db.query("UPDATE items SET version = 'b'; INSERT INTO items VALUES (0, 'b', '')");
+      await makeB();
+      const t0 = performance.now();
+      await backups.restore(backupOfA.id, { safetyBackup: false });
+      const restoreMs = performance.now() - t0;
+      await makeB();
+      const outcomes: string[] = [];
+      const killedPids: number[] = [];
+      for (let round = 0; round < 5; round++) {
+        const child = start(['pg-restore', url, dir, backupOfA.id]);
+        await waitForLine(child, 'ready');
+        killedPids.push(child.pid as number);
+        await killAfter(child, Math.floor(Math.random() * restoreMs * 1.3));
+        // pg_restore, now orphaned, sees its input end early and rolls back (or had everything and commits).
+        for (let i = 0; i < 600; i++) {
+          const active = await client.query(
+            "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'pg_restore'",
+          );
+          if (active.rows[0].n === 0) break;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        const versions = await db.query(
+          'SELECT version, count(*)::int AS n FROM items GROUP BY version ORDER BY version',
+        );
+        expect([[{ version: 'a', n: 150000 }], [{ version: 'b', n: 150001 }]]).toContainEqual(versions.rows);
+        outcomes.push(versions.rows[0].version === 'a' ? 'restored' : 'old');
+        if (versions.rows[0].version === 'a') await makeB();
+      }
+      console.info(
+        `kill -9 during PostgreSQL restore (~${Math.round(restoreMs)} ms), outcomes: ${outcomes.join(', ')}`,
+      );
+      // Password files of the killed runners are removed by the next run.
+      await backups.backup();
+      const left = readdirSync(tmpdir()).filter((n) => killedPids.some((pid) => n.startsWith(`botkit-pgpass-${pid}-`)));
+      expect(left).toEqual([]);
+      await db.end();
+    } finally {
+      await client.end().catch(() => {});
+      await server.cleanup();
+    }
   }, 120_000);
 });

@@ -4,7 +4,7 @@ import { isBotkitError } from '@botkit/core';
 import { type PostgresServer, startPostgres } from '@botkit/test-harness';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Backups, createBackups, postgresDriver } from '../src/index.js';
+import { type Backups, createBackups, postgresAdvisoryLease, postgresDriver } from '../src/index.js';
 import { tempDir } from './helpers.js';
 
 const tmp = tempDir();
@@ -182,6 +182,27 @@ describe('postgresDriver with a real PostgreSQL', () => {
     writeFileSync(backup.path, original);
     writeFileSync(backup.manifestPath, manifest);
     expect((await plain.verify(backup.id, { deep: true })).ok).toBe(true);
+  });
+
+  it('postgresAdvisoryLease lets one replica back up: another is refused until the holder releases', async () => {
+    const first = postgresAdvisoryLease({ connectionString: url, key: 'bot:backup' });
+    const second = postgresAdvisoryLease({ connectionString: url, key: 'bot:backup' });
+    expect(await first.tryAcquire()).toBe(true);
+    expect(await second.tryAcquire()).toBe(false);
+    const replica = createBackups({
+      driver: postgresDriver({ connectionString: url }),
+      dir: join(tmp.path, 'pg-lease'),
+      lock: second,
+    });
+    const error = await replica.backup().catch((e: unknown) => e);
+    expect(isBotkitError(error, 'BOTKIT_BACKUP_LOCKED')).toBe(true);
+    await first.release();
+    await expect(replica.backup()).resolves.toMatchObject({ driver: 'postgres' });
+    // The replica released the lock after its backup.
+    expect(await first.tryAcquire()).toBe(true);
+    await first.release();
+    const held = await query(server.url, "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory'");
+    expect(held.rows[0]).toEqual({ n: 0 });
   });
 
   it('no log line and no error ever contains the password', async () => {
