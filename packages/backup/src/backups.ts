@@ -14,6 +14,7 @@ import {
 import { createDumpReader } from './dump-reader.js';
 import { BackupError, BackupErrorCode } from './errors.js';
 import {
+  compressFile,
   createPrivateWriteStream,
   ensureDir,
   fsyncDir,
@@ -22,7 +23,6 @@ import {
   hashFile,
   listDir,
   randomId,
-  readStream,
   SCRATCH,
   writeFileAtomic,
 } from './files.js';
@@ -199,8 +199,13 @@ export function createBackups(options: CreateBackupsOptions): Backups {
         raw = stored = await hashFile(output.path, signal);
         await chmod(output.path, 0o600);
         await rename(output.path, temp);
+      } else if (output.kind === 'file') {
+        const z = compressor(compression, level);
+        if (!z) throw new Error('unreachable: no compressor');
+        ({ raw, stored } = await compressFile(output.path, temp, z, signal));
+        await rm(output.path, { force: true });
       } else {
-        const source: Readable = output.kind === 'file' ? readStream(output.path) : output.stream;
+        const source: Readable = output.stream;
         const rawCounter = new HashCounter();
         const storedCounter = new HashCounter();
         const z = compressor(compression, level);
@@ -209,7 +214,6 @@ export function createBackups(options: CreateBackupsOptions): Backups {
         });
         raw = { bytes: rawCounter.bytes, sha256: rawCounter.digest() };
         stored = { bytes: storedCounter.bytes, sha256: storedCounter.digest() };
-        if (output.kind === 'file') await rm(output.path, { force: true });
       }
       await fsyncFile(temp);
       const manifest: BackupManifest = {

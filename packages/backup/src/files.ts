@@ -2,8 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Readable, Transform, Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { type Readable, Transform, type Writable } from 'node:stream';
 
 /** @internal Name of the scratch directory inside the backup directory. */
 export const SCRATCH = '.tmp';
@@ -95,12 +94,93 @@ export class HashCounter extends Transform {
   }
 }
 
-/** @internal SHA-256 and size of a file, streaming. */
+const CHUNK = 1024 * 1024;
+
+/**
+ * @internal SHA-256 and size of a file, read through one reused buffer (no garbage: hashing a
+ * 10 GB file does not grow the process's memory).
+ */
 export async function hashFile(path: string, signal?: AbortSignal): Promise<{ sha256: string; bytes: number }> {
-  const counter = new HashCounter();
-  const sink = new Writable({ write: (_c, _e, cb) => cb() });
-  await pipeline(createReadStream(path, { highWaterMark: 1024 * 1024 }), counter, sink, signal ? { signal } : {});
-  return { sha256: counter.digest(), bytes: counter.bytes };
+  const handle = await open(path, 'r');
+  const hash = createHash('sha256');
+  const buffer = Buffer.allocUnsafe(CHUNK);
+  let bytes = 0;
+  try {
+    for (;;) {
+      signal?.throwIfAborted();
+      const { bytesRead } = await handle.read(buffer, 0, CHUNK, null);
+      if (bytesRead === 0) break;
+      hash.update(buffer.subarray(0, bytesRead));
+      bytes += bytesRead;
+    }
+  } finally {
+    await handle.close();
+  }
+  return { sha256: hash.digest('hex'), bytes };
+}
+
+/**
+ * @internal Compresses `source` into a new 0600 file `target` through `transform`, hashing both
+ * sides. The input is read through one reused buffer, and each chunk is handed to the
+ * compressor only after it has consumed the previous one, so memory stays flat for any size.
+ */
+export async function compressFile(
+  source: string,
+  target: string,
+  transform: Transform,
+  signal: AbortSignal,
+): Promise<{ raw: { sha256: string; bytes: number }; stored: { sha256: string; bytes: number } }> {
+  const input = await open(source, 'r');
+  const output = await open(target, 'wx', 0o600);
+  const rawHash = createHash('sha256');
+  const storedHash = createHash('sha256');
+  let rawBytes = 0;
+  let storedBytes = 0;
+  const buffer = Buffer.allocUnsafe(CHUNK);
+  let writing: Promise<unknown> = Promise.resolve();
+  let failure: unknown;
+  transform.on('data', (chunk: Buffer) => {
+    storedHash.update(chunk);
+    storedBytes += chunk.length;
+    writing = writing.then(() => output.write(chunk));
+  });
+  transform.on('error', (error) => {
+    failure ??= error;
+  });
+  const ended = new Promise<void>((resolve, reject) => {
+    transform.once('end', resolve);
+    transform.once('error', reject);
+  });
+  ended.catch(() => {});
+  try {
+    for (;;) {
+      signal.throwIfAborted();
+      if (failure) throw failure;
+      const { bytesRead } = await input.read(buffer, 0, CHUNK, null);
+      if (bytesRead === 0) break;
+      const chunk = buffer.subarray(0, bytesRead);
+      rawHash.update(chunk);
+      rawBytes += bytesRead;
+      await new Promise<void>((resolve, reject) =>
+        transform.write(chunk, (error) => (error ? reject(error) : resolve())),
+      );
+      await writing;
+    }
+    transform.end();
+    await ended;
+    await writing;
+    signal.throwIfAborted();
+  } catch (error) {
+    transform.destroy();
+    throw error;
+  } finally {
+    await input.close();
+    await output.close();
+  }
+  return {
+    raw: { sha256: rawHash.digest('hex'), bytes: rawBytes },
+    stored: { sha256: storedHash.digest('hex'), bytes: storedBytes },
+  };
 }
 
 /** @internal A write stream creating a new 0600 file. */
