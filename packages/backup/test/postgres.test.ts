@@ -123,6 +123,34 @@ describe('postgresDriver with a real PostgreSQL', () => {
     expect(existsSync(passFile)).toBe(false);
   });
 
+  it('aborting a running pg_dump rejects with the reason, kills pg_dump and leaves no file', async () => {
+    const dir = join(tmp.path, 'pg-abort');
+    const aborting = createBackups({ driver: postgresDriver({ connectionString: url }), dir });
+    const holder = new pg.Client({ connectionString: url });
+    await holder.connect();
+    await holder.query('BEGIN; LOCK TABLE users IN ACCESS EXCLUSIVE MODE');
+    try {
+      const controller = new AbortController();
+      const reason = new Error('shutting down');
+      const running = aborting.backup({ signal: controller.signal }).catch((e: unknown) => e);
+      let pids: number[] = [];
+      for (let i = 0; i < 400 && pids.length === 0; i++) {
+        await new Promise((r) => setTimeout(r, 25));
+        pids = childPgDumps();
+      }
+      expect(pids).toHaveLength(1);
+      controller.abort(reason);
+      expect(await running).toBe(reason);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(childPgDumps()).toEqual([]);
+      expect(readdirSync(dir).filter((n) => !n.startsWith('.'))).toEqual([]);
+      expect(readdirSync(join(dir, '.tmp'))).toEqual([]);
+    } finally {
+      await holder.query('COMMIT');
+      await holder.end();
+    }
+  });
+
   it('refuses a pg_dump older than the server with BOTKIT_BACKUP_UNSUPPORTED and leaves no file', async () => {
     const fakeBin = join(tmp.path, 'fake-bin');
     const { mkdirSync } = await import('node:fs');
