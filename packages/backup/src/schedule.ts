@@ -42,6 +42,8 @@ export interface ScheduleHandle {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
+const MAX_DELAY_MS = 2 ** 31 - 1;
+
 /** @internal */
 export function createSchedule(input: {
   cronExpression: string;
@@ -71,12 +73,16 @@ export function createSchedule(input: {
   let current: Promise<void> | undefined;
   let stopped = false;
 
-  const arm = () => {
+  const arm = (after?: number) => {
     if (stopped) return;
     const now = clock.now();
-    next = cron.nextRun(new Date(now)) ?? undefined;
+    // From the run just fired (not only from now): a timer that fires a little before the wall
+    // clock reaches the scheduled time must not schedule the same run again.
+    next = cron.nextRun(new Date(Math.max(now, after ?? now))) ?? undefined;
     if (!next) return;
-    timer = clock.setTimeout(fire, next.getTime() - now).unref();
+    const delay = next.getTime() - now;
+    // setTimeout cannot wait longer than ~24.8 days: wait in steps and re-arm (yearly schedules).
+    timer = clock.setTimeout(delay > MAX_DELAY_MS ? () => arm() : fire, Math.min(delay, MAX_DELAY_MS)).unref();
   };
   const fire = () => {
     timer = undefined;
@@ -96,7 +102,7 @@ export function createSchedule(input: {
     } else {
       logger.warn({}, 'scheduled backup skipped: the previous one is still running');
     }
-    arm();
+    arm(next?.getTime());
   };
   arm();
 

@@ -55,6 +55,41 @@ describe('schedule (croner, injectable clock)', () => {
     expect(await backups.list()).toHaveLength(2);
   });
 
+  it('waits more than 24.8 days (the setTimeout limit) for a yearly schedule without running early', async () => {
+    const clock = createTestClock(Date.UTC(2026, 0, 2));
+    const backups = createBackups({ driver: sqliteDriver({ path: dbPath }), dir: join(tmp.path, 'b'), clock });
+    const schedule = backups.schedule('0 0 1 1 *', { timezone: 'UTC' });
+    expect(schedule.nextRunAt()?.toISOString()).toBe('2027-01-01T00:00:00.000Z');
+    await clock.advance(300 * 24 * HOUR);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(await backups.list()).toHaveLength(0);
+    expect(schedule.nextRunAt()?.toISOString()).toBe('2027-01-01T00:00:00.000Z');
+    const done = nextEvent(backups, 'backupCompleted');
+    await clock.advance(64 * 24 * HOUR); // exactly to 2027-01-01T00:00Z
+    expect(((await done) as BackupInfo).createdAt).toBe('2027-01-01T00:00:00.000Z');
+    while (schedule.running) await new Promise((r) => setTimeout(r, 5));
+    expect(schedule.nextRunAt()?.toISOString()).toBe('2028-01-01T00:00:00.000Z');
+    await schedule.stop();
+  });
+
+  it('a timer that fires slightly before the wall clock reaches the run time does not run twice', async () => {
+    const testClock = createTestClock(Date.UTC(2026, 0, 1, 0, 30));
+    let lagMs = 0; // how far the wall clock lags behind the timers
+    const clock = { ...testClock, now: () => testClock.now() - lagMs };
+    const backups = createBackups({ driver: sqliteDriver({ path: dbPath }), dir: join(tmp.path, 'b'), clock });
+    const schedule = backups.schedule('0 * * * *', { timezone: 'UTC' });
+    const done = nextEvent(backups, 'backupCompleted');
+    lagMs = 10; // the 01:00 timer fires when the wall clock says 00:59:59.990
+    await testClock.advance(30 * 60_000);
+    await done;
+    while (schedule.running) await new Promise((r) => setTimeout(r, 5));
+    expect(schedule.nextRunAt()?.toISOString()).toBe('2026-01-01T02:00:00.000Z');
+    await testClock.advance(60_000);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await backups.list()).toHaveLength(1);
+    await schedule.stop();
+  });
+
   it('backups.stop() stops every schedule', async () => {
     const clock = createTestClock(Date.UTC(2026, 0, 1));
     const backups = createBackups({ driver: sqliteDriver({ path: dbPath }), dir: join(tmp.path, 'b'), clock });
