@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
+import { sleep } from '@botkit/core';
 import type { BackupDriver, DeepCheckResult } from './driver.js';
 import { BackupError, BackupErrorCode } from './errors.js';
 import { randomId } from './files.js';
@@ -44,6 +45,14 @@ async function loadSqlite(): Promise<SqliteModule> {
 
 /** One step of the online backup API copies every page: a writer cannot make it restart. */
 const ALL_PAGES = 2 ** 31 - 1;
+
+const RESTORE_ATTEMPTS = 20;
+
+/** SQLITE_BUSY / SQLITE_LOCKED and their extended codes (and Node's errcode 0 for a busy step). */
+function isBusy(error: unknown): boolean {
+  const code = (error as { errcode?: unknown } | undefined)?.errcode;
+  return typeof code === 'number' && (code === 0 || (code & 0xff) === 5 || (code & 0xff) === 6);
+}
 
 async function removeDbFiles(path: string) {
   await Promise.all(['', '-journal', '-wal', '-shm'].map((suffix) => rm(`${path}${suffix}`, { force: true })));
@@ -168,8 +177,18 @@ export function sqliteDriver(options: SqliteDriverOptions): BackupDriver {
           );
         }
         // The backup API writes the live file inside one write transaction: connections that
-        // stay open see the new content, and a crash half-way leaves the old content.
-        await sqlite.backup(source, path, { rate: ALL_PAGES });
+        // stay open see the new content, and a crash half-way leaves the old content. When a
+        // writer holds the lock at the wrong moment it fails without writing anything (Node
+        // reports SQLITE_BUSY as errcode 0, "not an error"): try again.
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await sqlite.backup(source, path, { rate: ALL_PAGES });
+            break;
+          } catch (error) {
+            if (attempt >= RESTORE_ATTEMPTS || !isBusy(error)) throw error;
+            await sleep(25 * attempt, { signal });
+          }
+        }
       } catch (error) {
         if (signal.aborted) throw signal.reason;
         throw new BackupError(

@@ -45,4 +45,36 @@ describe('busy SQLite database', () => {
     expect(new Set(rowsSeen).size).toBeGreaterThan(50);
     for (let i = 1; i < rowsSeen.length; i++) expect(rowsSeen[i]).toBeGreaterThanOrEqual(rowsSeen[i - 1] as number);
   }, 120_000);
+
+  it('restores online while another process commits 200 times/s; the writer keeps writing into the restored database', async () => {
+    tmp = tempDir();
+    const dbPath = join(tmp.path, 'bot.db');
+    createSqlite(dbPath, 20_000, 500).close(); // ~11 MB: the restore takes long enough to meet the writer
+    const backups = createBackups({ driver: sqliteDriver({ path: dbPath }), dir: join(tmp.path, 'b') });
+    const backup = await backups.backup();
+    writer = spawn(process.execPath, [writerScript, dbPath, '200'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await waitForLine(writer, 'ready');
+    const rows = () => {
+      const db = new DatabaseSync(dbPath);
+      try {
+        return count(db);
+      } finally {
+        db.close();
+      }
+    };
+    for (let i = 0; i < 10; i++) {
+      await new Promise((r) => setTimeout(r, 100 + 100 * (i % 3)));
+      expect(rows()).toBeGreaterThan(20_000);
+      await backups.restore(backup.id, { safetyBackup: false });
+      const after = rows();
+      // Only the writer's commits since the restore are on top of the 20 000 restored rows.
+      expect(after).toBeGreaterThanOrEqual(20_000);
+      expect(after).toBeLessThan(20_000 + 50);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    expect(rows()).toBeGreaterThan(20_005);
+    const db = new DatabaseSync(dbPath);
+    expect(db.prepare('PRAGMA integrity_check').get()).toEqual({ integrity_check: 'ok' });
+    db.close();
+  }, 60_000);
 });
