@@ -434,6 +434,7 @@ export function createBackups(options: CreateBackupsOptions): Backups {
   emitter.stop = async () => {
     await Promise.all([...schedules].map((s) => s.stop()));
   };
+  emitter[Symbol.asyncDispose] = () => emitter.stop();
 
   return emitter;
 }

@@ -218,6 +218,8 @@ export interface Backups extends EventEmitter<BackupEvents> {
    * @returns a `Probe` from `@botkit/core`
    */
   probe(options?: BackupProbeOptions): Probe;
-  /** Stops every schedule and waits for running scheduled backups to end. */
+  /** Stops every schedule and waits for running scheduled backups to end. Idempotent. */
   stop(): Promise<void>;
+  /** Same as `stop()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void>;
 }

@@ -90,13 +90,23 @@ describe('schedule (croner, injectable clock)', () => {
     await schedule.stop();
   });
 
-  it('backups.stop() stops every schedule', async () => {
+  it('backups.stop() and await using stop every schedule', async () => {
     const clock = createTestClock(Date.UTC(2026, 0, 1));
     const backups = createBackups({ driver: sqliteDriver({ path: dbPath }), dir: join(tmp.path, 'b'), clock });
     backups.schedule('*/5 * * * *', { timezone: 'UTC' });
     backups.schedule('0 3 * * *', { timezone: 'UTC' });
     expect(clock.pendingTimers).toBe(2);
     await backups.stop();
+    expect(clock.pendingTimers).toBe(0);
+    {
+      await using disposable = createBackups({
+        driver: sqliteDriver({ path: dbPath }),
+        dir: join(tmp.path, 'b'),
+        clock,
+      });
+      disposable.schedule('0 * * * *');
+      expect(clock.pendingTimers).toBe(1);
+    }
     expect(clock.pendingTimers).toBe(0);
   });
 });
