@@ -92,6 +92,25 @@ describe('postgresDriver with a real PostgreSQL', () => {
     });
   });
 
+  it('accepts connection settings instead of a URL, and validates them eagerly', async () => {
+    const { host, port, user, password } = server.connection('bot') as {
+      host: string;
+      port: number;
+      user: string;
+      password: string;
+    };
+    const viaObject = createBackups({
+      driver: postgresDriver({ connection: { host, port, user, password, database: 'bot' } }),
+      dir: join(tmp.path, 'pg-object'),
+    });
+    const backup = await viaObject.backup();
+    expect(backup.database).toBe(`postgres://postgres@127.0.0.1:${server.port}/bot`);
+    expect(() => postgresDriver({ connectionString: 'mysql://x/y' })).toThrow(/connectionString/);
+    expect(() => postgresDriver({ connectionString: 'postgres://host' })).toThrow(/database/);
+    expect(() => postgresDriver({})).toThrow(/connectionString or connection/);
+    expect(() => postgresDriver({ connection: { database: 'x', port: 70_000 } })).toThrow(/connection\.port/);
+  });
+
   it('never shows the password in pg_dump argv or environment (/proc), and uses a 0600 PGPASSFILE that is removed', async () => {
     const holder = new pg.Client({ connectionString: url });
     await holder.connect();

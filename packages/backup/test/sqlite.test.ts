@@ -50,6 +50,23 @@ describe('sqlite backups', () => {
     });
   }
 
+  it("method 'vacuum' takes a consistent, compacted snapshot with VACUUM INTO", async () => {
+    const db = createSqlite(dbPath, 400, 500);
+    db.exec('DELETE FROM items WHERE id > 100');
+    const pages = createBackups({ driver: sqliteDriver({ path: dbPath }), dir: `${dir}-pages`, compression: 'none' });
+    const pageCopy = await pages.backup();
+    const backups = createBackups({
+      driver: sqliteDriver({ path: dbPath, method: 'vacuum' }),
+      dir,
+      compression: 'none',
+    });
+    const backup = await backups.backup();
+    // The page-by-page copy keeps the free pages of the deleted rows; VACUUM INTO drops them.
+    expect(backup.uncompressedBytes).toBeLessThan(pageCopy.uncompressedBytes);
+    expect(await backups.verify(backup.id, { deep: true })).toMatchObject({ ok: true, tables: { items: 100 } });
+    db.close();
+  });
+
   it('restores online: a connection kept open sees the restored data and loses no later write', async () => {
     const db = createSqlite(dbPath, 100);
     const backups = createBackups({ driver: sqliteDriver({ path: dbPath }), dir });
