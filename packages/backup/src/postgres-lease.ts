@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { BackupError, BackupErrorCode } from './errors.js';
 import type { BackupLease } from './lock.js';
+import type { PostgresConnection } from './postgres-driver.js';
 
 /**
  * Options of {@link postgresAdvisoryLease}.
@@ -13,8 +14,8 @@ import type { BackupLease } from './lock.js';
 export interface PostgresAdvisoryLeaseOptions {
   /** `postgres://` URL of any database all replicas reach (usually the bot's own). */
   connectionString?: string | undefined;
-  /** `pg` client settings, when not using `connectionString`. */
-  connection?: pg.ClientConfig | undefined;
+  /** Connection settings, when not using `connectionString`. */
+  connection?: PostgresConnection | undefined;
   /** Name of the lock; replicas using the same key exclude each other. */
   key: string;
 }
@@ -66,7 +67,14 @@ export function postgresAdvisoryLease(options: PostgresAdvisoryLeaseOptions): Ba
       const client = new Client(
         options.connectionString
           ? { connectionString: options.connectionString, connectionTimeoutMillis: 10_000 }
-          : { connectionTimeoutMillis: 10_000, ...options.connection },
+          : {
+              connectionTimeoutMillis: 10_000,
+              host: options.connection?.host ?? 'localhost',
+              port: options.connection?.port ?? 5432,
+              user: options.connection?.user ?? 'postgres',
+              database: options.connection?.database,
+              ...(options.connection?.password !== undefined ? { password: options.connection.password } : {}),
+            },
       );
       client.on('error', () => {});
       try {
