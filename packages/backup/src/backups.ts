@@ -348,7 +348,21 @@ export function createBackups(options: CreateBackupsOptions): Backups {
           throw new BackupError(BackupErrorCode.Corrupt, `Refusing to restore ${id}: ${problem}`);
         }
         const t0 = performance.now();
-        const safetyBackup = safety ? await takeBackup(signal, 'pre-restore') : undefined;
+        // Nothing to save when the database is gone (the disaster this restore recovers from).
+        const needSafety = safety && ((await driver.exists?.({ signal })) ?? true);
+        let safetyBackup: BackupInfo | undefined;
+        if (needSafety) {
+          try {
+            safetyBackup = await takeBackup(signal, 'pre-restore');
+          } catch (error) {
+            if (signal.aborted) throw signal.reason;
+            throw new BackupError(
+              BackupErrorCode.Failed,
+              `Safety backup before restoring ${id} failed, nothing was restored (skip it with safetyBackup: false or --no-safety-backup): ${(error as Error).message}`,
+              { cause: error },
+            );
+          }
+        }
         if (safetyBackup) busy.add(safetyBackup.id);
         const reader = createDumpReader(backup, scratch, driver.extension);
         try {

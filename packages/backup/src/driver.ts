@@ -92,6 +92,14 @@ export interface BackupDriver {
    */
   describe(context: { signal: AbortSignal }): Promise<DatabaseInfo>;
   /**
+   * Whether the database exists and has content. When it resolves false, `restore` skips the
+   * safety backup (there is nothing to save). Optional: assumed true when missing.
+   *
+   * @param context - carries the AbortSignal
+   * @returns false when there is no database to save
+   */
+  exists?(context: { signal: AbortSignal }): Promise<boolean>;
+  /**
    * Takes a consistent dump.
    *
    * @param context - the AbortSignal and a scratch directory on the backup volume for temporary files

@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { chmod, copyFile, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
 import { sleep } from '@botkit/core';
 import type { BackupDriver, DeepCheckResult } from './driver.js';
 import { BackupError, BackupErrorCode } from './errors.js';
-import { randomId } from './files.js';
+import { fsyncDir, fsyncFile, randomId } from './files.js';
 
 /**
  * Options of {@link sqliteDriver}.
@@ -47,6 +47,22 @@ async function loadSqlite(): Promise<SqliteModule> {
 const ALL_PAGES = 2 ** 31 - 1;
 
 const RESTORE_ATTEMPTS = 20;
+const SQLITE_NOTADB = 26;
+
+/** Copies `source` next to `target` (0600), fsyncs it and renames it over `target`. */
+async function replaceFile(source: string, target: string): Promise<void> {
+  const temp = `${target}.botkit-restore-${randomId()}`;
+  try {
+    await copyFile(source, temp);
+    await chmod(temp, 0o600);
+    await fsyncFile(temp);
+    await Promise.all(['-journal', '-wal', '-shm'].map((suffix) => rm(`${target}${suffix}`, { force: true })));
+    await rename(temp, target);
+    await fsyncDir(dirname(target));
+  } finally {
+    await rm(temp, { force: true });
+  }
+}
 
 /** SQLITE_BUSY / SQLITE_LOCKED and their extended codes (and Node's errcode 0 for a busy step). */
 function isBusy(error: unknown): boolean {
@@ -139,6 +155,14 @@ export function sqliteDriver(options: SqliteDriverOptions): BackupDriver {
         db.close();
       }
     },
+    async exists({ signal }) {
+      signal.throwIfAborted();
+      try {
+        return (await stat(path)).size > 0;
+      } catch {
+        return false;
+      }
+    },
     async dump({ signal, scratchDir }) {
       signal.throwIfAborted();
       const sqlite = await loadSqlite();
@@ -185,6 +209,12 @@ export function sqliteDriver(options: SqliteDriverOptions): BackupDriver {
             await sqlite.backup(source, path, { rate: ALL_PAGES });
             break;
           } catch (error) {
+            if ((error as { errcode?: unknown }).errcode === SQLITE_NOTADB) {
+              // The live file is not a database at all (destroyed): nobody can be using it, so
+              // replace it atomically with a copy of the dump instead.
+              await replaceFile(file, path);
+              break;
+            }
             if (attempt >= RESTORE_ATTEMPTS || !isBusy(error)) throw error;
             await sleep(25 * attempt, { signal });
           }

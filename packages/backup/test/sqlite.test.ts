@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { isBotkitError } from '@botkit/core';
@@ -96,6 +96,36 @@ describe('sqlite backups', () => {
     const safety = await backups.verify(result.safetyBackupId as string, { deep: true });
     expect(safety).toMatchObject({ ok: true, tables: { items: 101 } });
     expect((await backups.list()).find((b) => b.id === result.safetyBackupId)?.label).toBe('pre-restore');
+  });
+
+  it('restores a deleted database (disaster recovery) without a safety backup of nothing', async () => {
+    createSqlite(dbPath, 300).close();
+    const backups = createBackups({ driver: sqliteDriver({ path: dbPath }), dir });
+    const backup = await backups.backup();
+    for (const suffix of ['', '-wal', '-shm']) rmSync(`${dbPath}${suffix}`, { force: true });
+    const result = await backups.restore(backup.id);
+    expect(result.safetyBackupId).toBeUndefined();
+    const db = new DatabaseSync(dbPath);
+    expect(count(db)).toBe(300);
+    expect(db.prepare('PRAGMA integrity_check').get()).toEqual({ integrity_check: 'ok' });
+    db.close();
+    expect((await backups.list()).map((b) => b.id)).toEqual([backup.id]);
+  });
+
+  it('a failing safety backup stops the restore before anything is written; skipping it, a destroyed file is replaced', async () => {
+    writeFileSync(dbPath, 'this is not an SQLite database, but it is what we have');
+    const other = join(tmp.path, 'other.db');
+    createSqlite(other, 10).close();
+    const backup = await createBackups({ driver: sqliteDriver({ path: other }), dir }).backup();
+    const backups = createBackups({ driver: sqliteDriver({ path: dbPath }), dir });
+    const error = await backups.restore(backup.id).catch((e: unknown) => e);
+    expect(isBotkitError(error, 'BOTKIT_BACKUP_FAILED')).toBe(true);
+    expect((error as Error).message).toMatch(/safetyBackup: false/);
+    expect(readFileSync(dbPath, 'utf8')).toMatch(/^this is not an SQLite database/);
+    await backups.restore(backup.id, { safetyBackup: false });
+    const db = new DatabaseSync(dbPath);
+    expect(count(db)).toBe(10);
+    db.close();
   });
 
   it('an aborted backup rejects with the reason, leaves no file and keeps earlier backups intact', async () => {
