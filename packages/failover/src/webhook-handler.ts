@@ -1,0 +1,110 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type Clock, systemClock, type Update } from '@botkit/core';
+
+/** What the webhook endpoint does when the bot's handler runs longer than `handlerTimeoutMs`. */
+export type HandlerTimeoutAction = 'respond' | 'fail';
+
+/** Internal options of {@link createWebhookHandler}. */
+export interface WebhookHandlerOptions {
+  secretToken: string;
+  /** Only requests to this path are served (404 otherwise); undefined serves any path. */
+  path?: string | undefined;
+  maxBodyBytes: number;
+  handlerTimeoutMs: number;
+  onHandlerTimeout: HandlerTimeoutAction;
+  clock?: Clock | undefined;
+  /** Hands the update to the bot; resolves when the handler finished. Never rejects. */
+  onUpdate(update: Update): Promise<unknown>;
+  /** Called for every request that carried the right secret (a sign Telegram reaches us). */
+  onAuthenticatedRequest?(): void;
+  onTimeout?(updateId: number): void;
+}
+
+/** A node:http request listener. */
+export type WebhookRequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+const digest = (value: string) => createHash('sha256').update(value).digest();
+
+function reply(res: ServerResponse, status: number, extraHeaders: Record<string, string> = {}) {
+  if (res.headersSent) return;
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...extraHeaders });
+  res.end(status === 200 ? '' : `${status}\n`);
+}
+
+function isUpdate(value: unknown): value is Update {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const id = (value as { update_id?: unknown }).update_id;
+  return typeof id === 'number' && Number.isSafeInteger(id) && id >= 0;
+}
+
+/**
+ * Internal: the webhook endpoint. Checks the secret in constant time (401), the method (405), the
+ * size (413) and the JSON (400) before anything reaches the bot; answers 200 once the handler
+ * finished, or on `handlerTimeoutMs` either 200 (`respond`, the handler keeps running) or 503
+ * (`fail`, Telegram retries later).
+ */
+export function createWebhookHandler(options: WebhookHandlerOptions): WebhookRequestHandler {
+  const expected = digest(options.secretToken);
+  const clock = options.clock ?? systemClock;
+  return (req, res) => {
+    req.on('error', () => {});
+    res.on('error', () => {});
+    if (options.path !== undefined) {
+      const pathname = (req.url ?? '/').split('?')[0];
+      if (pathname !== options.path) return reply(res, 404);
+    }
+    if (req.method !== 'POST') {
+      req.resume();
+      return reply(res, 405, { allow: 'POST' });
+    }
+    const header = req.headers['x-telegram-bot-api-secret-token'];
+    const given = typeof header === 'string' ? header : '';
+    if (!timingSafeEqual(digest(given), expected)) {
+      req.resume();
+      return reply(res, 401);
+    }
+    options.onAuthenticatedRequest?.();
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > options.maxBodyBytes) {
+      reply(res, 413, { connection: 'close' });
+      req.destroy();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let aborted = false;
+    req.on('data', (chunk: Buffer) => {
+      if (aborted) return;
+      size += chunk.length;
+      if (size > options.maxBodyBytes) {
+        aborted = true;
+        reply(res, 413, { connection: 'close' });
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (aborted) return;
+      let update: unknown;
+      try {
+        update = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        return reply(res, 400);
+      }
+      if (!isUpdate(update)) return reply(res, 400);
+      let timer: ReturnType<Clock['setTimeout']> | undefined;
+      const handled = options.onUpdate(update);
+      timer = clock.setTimeout(() => {
+        timer = undefined;
+        options.onTimeout?.(update.update_id);
+        reply(res, options.onHandlerTimeout === 'respond' ? 200 : 503);
+      }, options.handlerTimeoutMs);
+      void handled.finally(() => {
+        if (timer) clock.clearTimeout(timer);
+        reply(res, 200);
+      });
+    });
+  };
+}
