@@ -47,10 +47,10 @@ export type UpdateHandler = (update: Update) => Promise<void>;
  * ```
  */
 export interface GrammyBotLike {
-  /** grammY's `bot.init()` (calls getMe once). */
-  init(signal?: AbortSignal): Promise<void>;
-  /** grammY's `bot.handleUpdate()`; throws a `BotError` when middleware throws. */
-  handleUpdate(update: Update): Promise<void>;
+  /** grammY's `bot.init(signal?)` (calls getMe once). */
+  init(signal?: never): Promise<void>;
+  /** grammY's `bot.handleUpdate(update)`; throws a `BotError` when middleware throws. */
+  handleUpdate(update: never): Promise<void>;
   /** grammY's error handler installed with `bot.catch()`. */
   errorHandler?: (error: never) => unknown;
 }
@@ -105,10 +105,10 @@ export function grammyAdapter(bot: GrammyBotLike): UpdateAdapter {
   }
   // grammY's default errorHandler logs and rethrows; a user handler set with bot.catch() swallows.
   return {
-    init: (signal) => bot.init(signal),
+    init: (signal) => bot.init(signal as never),
     handleUpdate: async (update) => {
       try {
-        await bot.handleUpdate(update);
+        await bot.handleUpdate(update as never);
       } catch (error) {
         const name = (error as { name?: unknown } | null)?.name;
         if (name === 'BotError' && typeof bot.errorHandler === 'function') {
