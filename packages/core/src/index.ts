@@ -15,6 +15,13 @@ export {
 } from './bot-api.js';
 export { type Clock, type ClockTimer, createTestClock, sleep, systemClock, type TestClock } from './clock.js';
 export { BotkitError, type BotkitErrorOptions, isBotkitError } from './errors.js';
+export {
+  createRedisLease,
+  type LeaseRedis,
+  type RedisLease,
+  type RedisLeaseEvents,
+  type RedisLeaseOptions,
+} from './lease.js';
 export { type Lifecycle, type LogFn, type Logger, noopLogger } from './logger.js';
 export {
   isProbeStatus,
