@@ -1,0 +1,233 @@
+import type { Update } from '@grammyjs/types';
+
+/**
+ * A kind of update: a field name of Telegram's `Update` object other than `update_id`
+ * (`'message'`, `'callback_query'`...), as used in `allowed_updates`.
+ *
+ * @example
+ * ```ts
+ * import type { UpdateType } from '@botkit/testing';
+ *
+ * const wanted: UpdateType[] = ['message', 'callback_query'];
+ * ```
+ */
+export type UpdateType = Exclude<Extract<keyof Update, string>, 'update_id'>;
+
+/**
+ * Every update type the emulator knows, in the order of the Bot API documentation.
+ *
+ * @example
+ * ```ts
+ * import { UPDATE_TYPES } from '@botkit/testing';
+ *
+ * console.log(UPDATE_TYPES.includes('message')); // true
+ * ```
+ */
+export const UPDATE_TYPES: readonly UpdateType[] = Object.freeze([
+  'message',
+  'edited_message',
+  'channel_post',
+  'edited_channel_post',
+  'business_connection',
+  'business_message',
+  'edited_business_message',
+  'deleted_business_messages',
+  'message_reaction',
+  'message_reaction_count',
+  'inline_query',
+  'chosen_inline_result',
+  'callback_query',
+  'shipping_query',
+  'pre_checkout_query',
+  'purchased_paid_media',
+  'poll',
+  'poll_answer',
+  'my_chat_member',
+  'chat_member',
+  'chat_join_request',
+  'chat_boost',
+  'removed_chat_boost',
+] as UpdateType[]);
+
+/** Types a bot receives when it never set `allowed_updates` (or set an empty list). */
+const OPT_IN_TYPES = new Set<string>(['chat_member', 'message_reaction', 'message_reaction_count']);
+
+/**
+ * How long Telegram keeps an update of each type waiting for the bot, in milliseconds, like
+ * the official Bot API server: 24 h for messages and most updates, 150 s for callback
+ * queries, shipping and pre-checkout queries, 30 s for inline queries, 10 min for chosen
+ * inline results. An update older than this is dropped without being delivered.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_UPDATE_LIFETIMES_MS } from '@botkit/testing';
+ *
+ * console.log(DEFAULT_UPDATE_LIFETIMES_MS.callback_query); // 150000
+ * ```
+ */
+export const DEFAULT_UPDATE_LIFETIMES_MS: Readonly<Record<UpdateType, number>> = Object.freeze(
+  Object.fromEntries(
+    UPDATE_TYPES.map((type) => {
+      const seconds =
+        type === 'inline_query'
+          ? 30
+          : type === 'chosen_inline_result'
+            ? 600
+            : type === 'callback_query' || type === 'shipping_query' || type === 'pre_checkout_query'
+              ? 150
+              : 86_400;
+      return [type, seconds * 1000];
+    }),
+  ) as Record<UpdateType, number>,
+);
+
+/** The type of an update: its first field other than `update_id`. */
+export function updateTypeOf(update: object): UpdateType | undefined {
+  for (const key of Object.keys(update)) {
+    if (key !== 'update_id' && (UPDATE_TYPES as readonly string[]).includes(key)) return key as UpdateType;
+  }
+  return undefined;
+}
+
+/**
+ * Resolves `allowed_updates` as the real server does: unknown names are ignored, and an empty
+ * list means the default set (every type except `chat_member`, `message_reaction`,
+ * `message_reaction_count`).
+ */
+export function resolveAllowedUpdates(list: readonly string[] | undefined): Set<string> {
+  const known = (list ?? []).filter((name) => (UPDATE_TYPES as readonly string[]).includes(name));
+  if (known.length > 0) return new Set(known);
+  return new Set(UPDATE_TYPES.filter((type) => !OPT_IN_TYPES.has(type)));
+}
+
+interface Keyed {
+  chat?: { id: number };
+  from?: { id: number };
+  message?: { chat?: { id: number } };
+  user?: { id: number };
+}
+
+/**
+ * Webhook delivery order key: updates with the same key are delivered one at a time, in order.
+ * Messages and other chat updates are ordered per chat; callback and inline queries per user.
+ */
+export function orderingKeyOf(update: Update, type: UpdateType | undefined, fallback: number): string {
+  const payload = (type ? (update as unknown as Record<string, Keyed>)[type] : undefined) ?? {};
+  if (payload.chat?.id !== undefined) return `chat:${payload.chat.id}`;
+  if (type === 'callback_query' || type === 'inline_query' || type === 'chosen_inline_result') {
+    if (payload.from?.id !== undefined) return `user:${payload.from.id}`;
+  }
+  if (payload.message?.chat?.id !== undefined) return `chat:${payload.message.chat.id}`;
+  if (payload.user?.id !== undefined) return `user:${payload.user.id}`;
+  return `unique:${fallback}`;
+}
+
+/** One update waiting at "Telegram". */
+export interface StoredUpdate {
+  readonly id: number;
+  readonly update: Update;
+  readonly type: UpdateType | undefined;
+  readonly key: string;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+  /** Webhook retry state, as in the official server: base delay in seconds and failures so far. */
+  delaySeconds: number;
+  failCount: number;
+  wakeupAt: number;
+  inFlight: boolean;
+}
+
+/** The pending-update queue with sequential ids, confirmation by offset and expiry. */
+export class UpdateQueue {
+  #items: StoredUpdate[] = [];
+  #nextId: number;
+
+  constructor(firstUpdateId: number) {
+    this.#nextId = firstUpdateId;
+  }
+
+  get nextId(): number {
+    return this.#nextId;
+  }
+
+  add(update: Omit<Update, 'update_id'>, now: number, lifetimes: Readonly<Record<string, number>>): StoredUpdate {
+    const id = this.#nextId++;
+    const full = { update_id: id, ...update } as Update;
+    const type = updateTypeOf(full);
+    const lifetime = (type ? lifetimes[type] : undefined) ?? 86_400_000;
+    const stored: StoredUpdate = {
+      id,
+      update: full,
+      type,
+      key: orderingKeyOf(full, type, id),
+      createdAt: now,
+      expiresAt: now + lifetime,
+      delaySeconds: 1,
+      failCount: 0,
+      wakeupAt: now,
+      inFlight: false,
+    };
+    this.#items.push(stored);
+    return stored;
+  }
+
+  /** Forgets updates whose lifetime has passed. */
+  purgeExpired(now: number): void {
+    if (this.#items.some((u) => u.expiresAt < now)) this.#items = this.#items.filter((u) => u.expiresAt >= now);
+  }
+
+  /** Pending updates in id order (after dropping expired ones). */
+  pending(now: number): readonly StoredUpdate[] {
+    this.purgeExpired(now);
+    return this.#items;
+  }
+
+  /** Confirms (forgets) every update with an id lower than `offset`. */
+  confirmBelow(offset: number): void {
+    if (this.#items.length > 0 && this.#items[0]!.id < offset) this.#items = this.#items.filter((u) => u.id >= offset);
+  }
+
+  /** Forgets one update (delivered to the webhook, or dropped). */
+  forget(id: number): void {
+    const index = this.#items.findIndex((u) => u.id === id);
+    if (index >= 0) this.#items.splice(index, 1);
+  }
+
+  has(id: number): boolean {
+    return this.#items.some((u) => u.id === id);
+  }
+
+  clear(): void {
+    this.#items = [];
+  }
+
+  /**
+   * Resolves a `getUpdates` offset: positive confirms lower ids; negative keeps only the last
+   * `-offset` updates; 0 confirms nothing. Returns the lowest id to return.
+   */
+  applyOffset(offset: number, now: number): number {
+    this.purgeExpired(now);
+    if (offset > 0) {
+      this.confirmBelow(offset);
+      return offset;
+    }
+    if (offset < 0) {
+      const keep = -offset;
+      if (this.#items.length > keep) this.#items = this.#items.slice(this.#items.length - keep);
+      return this.#items[0]?.id ?? this.#nextId;
+    }
+    return 0;
+  }
+
+  /** Up to `limit` pending updates with `id >= from`. */
+  take(from: number, limit: number, now: number): Update[] {
+    this.purgeExpired(now);
+    const out: Update[] = [];
+    for (const item of this.#items) {
+      if (item.id < from) continue;
+      out.push(item.update);
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+}
