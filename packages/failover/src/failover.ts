@@ -185,10 +185,14 @@ class FailoverImpl extends EventEmitter<FailoverEvents> implements Failover {
 
   start(): Promise<void> {
     if (this.#stopping) return Promise.reject(new TypeError('Cannot start a failover that was stopped'));
-    this.#started ??= this.#start().catch(async (error: unknown) => {
-      await this.stop();
-      throw this.#wrap(error, 'start failed');
-    });
+    if (!this.#started) {
+      const attempt = this.#start();
+      this.#started = attempt.catch(() => {});
+      return attempt.catch(async (error: unknown) => {
+        await this.stop();
+        throw this.#wrap(error, 'start failed');
+      });
+    }
     return this.#started;
   }
 
@@ -423,7 +427,7 @@ class FailoverImpl extends EventEmitter<FailoverEvents> implements Failover {
   }
 
   async #stop(): Promise<void> {
-    await this.#started?.catch(() => {});
+    await this.#started;
     this.#clearTimer();
     this.#control?.abort(new Error('failover stopped'));
     await this.#queue;
