@@ -107,6 +107,7 @@ class FailoverImpl extends EventEmitter<FailoverEvents> implements Failover {
   #queue: Promise<void> = Promise.resolve();
   #lastSwitchAt = 0;
   #lastRequestAt: number | undefined;
+  #lastRedeliveryAt = Number.NEGATIVE_INFINITY;
   #webhookSetOnce = false;
   #lastPending: number | undefined;
   #leaseListeners: { acquired: () => void; lost: () => void } | undefined;
@@ -123,8 +124,16 @@ class FailoverImpl extends EventEmitter<FailoverEvents> implements Failover {
       this.#adapter,
       this.#o.dedupe,
       {
-        received: (info) => this.emit('updateReceived', info),
-        duplicate: (info) => this.emit('duplicateSkipped', info),
+        received: (info) => {
+          // A new update through the webhook proves Telegram reaches us...
+          if (info.source === 'webhook') this.#lastRequestAt = this.#clock.now();
+          this.emit('updateReceived', info);
+        },
+        duplicate: (info) => {
+          // ...but a redelivery through the webhook proves Telegram did not get our answer.
+          if (info.source === 'webhook') this.#lastRedeliveryAt = this.#clock.now();
+          this.emit('duplicateSkipped', info);
+        },
         error: (error) => this.#report(error),
       },
       this.#logger,
@@ -161,9 +170,6 @@ class FailoverImpl extends EventEmitter<FailoverEvents> implements Failover {
       onHandlerTimeout: this.#o.onHandlerTimeout as HandlerTimeoutAction,
       clock: this.#clock,
       onUpdate: (update) => this.#processor.process(update, 'webhook'),
-      onAuthenticatedRequest: () => {
-        this.#lastRequestAt = this.#clock.now();
-      },
       onTimeout: (updateId) =>
         this.#report(
           new FailoverError(
@@ -287,7 +293,7 @@ class FailoverImpl extends EventEmitter<FailoverEvents> implements Failover {
       const verdict = this.#detector.observe({
         info,
         lastSwitchAt: this.#lastSwitchAt,
-        lastWebhookRequestAt: this.#lastRequestAt,
+        lastWebhookRequestAt: this.#reachedRecently() ? this.#lastRequestAt : undefined,
       });
       if (verdict.status === 'appError') {
         this.#report(
@@ -309,6 +315,16 @@ class FailoverImpl extends EventEmitter<FailoverEvents> implements Failover {
       this.#report(this.#wrap(error, 'getWebhookInfo failed'));
     }
     this.#schedule(this.#o.intervalMs, () => this.#check());
+  }
+
+  /**
+   * Whether requests reaching the endpoint count as proof that Telegram reaches us: not when
+   * Telegram redelivered an update through the webhook lately (our answers get lost on the way,
+   * e.g. a broken proxy that forwards requests but answers 502).
+   */
+  #reachedRecently(): boolean {
+    const at = this.#lastRedeliveryAt;
+    return !(at > this.#lastSwitchAt && this.#clock.now() - at <= 2 * this.#o.intervalMs);
   }
 
   async #toPolling(reason: string): Promise<void> {

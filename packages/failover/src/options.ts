@@ -55,7 +55,7 @@ export interface FailoverWebhookOptions {
   handlerTimeoutMs?: number | undefined;
   /**
    * What to answer when the handler outlives `handlerTimeoutMs`: `'respond'` answers 200 and lets
-   * the handler run on (tracked by stop(); lost if the process dies), `'fail'` answers 503 so
+   * the handler run on (tracked by stop(); lost if the process dies), `'fail'` answers 500 so
    * Telegram delivers it again later (dedupe skips the redelivery while the first run is alive).
    * @defaultValue `'respond'`
    */

@@ -16,8 +16,6 @@ export interface WebhookHandlerOptions {
   clock?: Clock | undefined;
   /** Hands the update to the bot; resolves when the handler finished. Never rejects. */
   onUpdate(update: Update): Promise<unknown>;
-  /** Called for every request that carried the right secret (a sign Telegram reaches us). */
-  onAuthenticatedRequest?(): void;
   onTimeout?(updateId: number): void;
 }
 
@@ -42,7 +40,7 @@ function isUpdate(value: unknown): value is Update {
  * Internal: the webhook endpoint. Checks the secret in constant time (401), the method (405), the
  * size (413) and the JSON (400) before anything reaches the bot; answers 200 once the handler
  * finished, or on `handlerTimeoutMs` either 200 (`respond`, the handler keeps running) or 503
- * (`fail`, Telegram retries later).
+ * (`fail`: 500, which Telegram retries later and reports as an app error, never a transport one).
  */
 export function createWebhookHandler(options: WebhookHandlerOptions): WebhookRequestHandler {
   const expected = digest(options.secretToken);
@@ -64,7 +62,6 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookReq
       req.resume();
       return reply(res, 401);
     }
-    options.onAuthenticatedRequest?.();
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > options.maxBodyBytes) {
       reply(res, 413, { connection: 'close' });
@@ -99,7 +96,7 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookReq
       timer = clock.setTimeout(() => {
         timer = undefined;
         options.onTimeout?.(update.update_id);
-        reply(res, options.onHandlerTimeout === 'respond' ? 200 : 503);
+        reply(res, options.onHandlerTimeout === 'respond' ? 200 : 500);
       }, options.handlerTimeoutMs);
       void handled.finally(() => {
         if (timer) clock.clearTimeout(timer);

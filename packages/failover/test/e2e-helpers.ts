@@ -12,6 +12,7 @@ import {
 import { type BotApiEmulator, createBotApiEmulator } from '@botkit/testing';
 import { Bot } from 'grammy';
 import { Telegraf } from 'telegraf';
+import { request } from 'node:http';
 import { listen, SECRET } from './helpers.js';
 
 export type BotKind = 'grammy' | 'telegraf';
@@ -31,6 +32,11 @@ export interface Rig {
   duplicates: UpdateInfo[];
   errors: FailoverError[];
   modes: { at: number; from: FailoverMode; to: FailoverMode; reason: string }[];
+  /**
+   * A broken proxy in front of the endpoint: requests still reach the bot, but Telegram gets 502
+   * (the response is lost), so Telegram delivers the update again.
+   */
+  lossyProxy(on: boolean): void;
   /** Makes the bot's handler wait until `release()` is called. */
   hold(): { release(): void };
   /** Moves the test clock in small steps, letting real I/O run, until `cond()` holds. */
@@ -67,11 +73,26 @@ export async function createRig(
   }
   let failover: Failover | undefined;
   const server = await listen((req, res) => failover?.handler(req, res));
+  let lossy = false;
+  const proxy = await listen((req, res) => {
+    const upstream = request(`${server.url}${req.url}`, { method: req.method, headers: req.headers }, (up) => {
+      up.resume();
+      up.on('end', () => {
+        if (lossy) {
+          res.writeHead(502).end('Bad Gateway');
+        } else {
+          res.writeHead(up.statusCode ?? 500).end();
+        }
+      });
+    });
+    upstream.on('error', () => res.writeHead(502).end());
+    req.pipe(upstream);
+  });
   failover = createFailover({
     token: emulator.token,
     apiRoot: emulator.apiRoot,
     adapter,
-    webhook: { url: `${server.url}/tg`, secretToken: SECRET },
+    webhook: { url: `${proxy.url}/tg`, secretToken: SECRET },
     clock,
     ...overrides,
   });
@@ -84,6 +105,9 @@ export async function createRig(
     duplicates: [],
     errors: [],
     modes: [],
+    lossyProxy(on) {
+      lossy = on;
+    },
     hold() {
       let release!: () => void;
       gate = new Promise<void>((resolve) => {
@@ -120,6 +144,7 @@ export async function createRig(
         await clock.advance(50);
         await realTick();
       }
+      await proxy.close();
       await server.close();
       await emulator.close();
     },

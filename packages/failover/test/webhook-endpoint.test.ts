@@ -151,14 +151,14 @@ describe('webhook endpoint', () => {
     ep.releaseHandler();
   });
 
-  it('answers 503 on handlerTimeoutMs with onHandlerTimeout: fail, and skips the retry while the first run is alive', async () => {
+  it('answers 500 on handlerTimeoutMs with onHandlerTimeout: fail, and skips the retry while the first run is alive', async () => {
     const clock = createTestClock();
     const ep = await endpoint({ clock, handlerTimeoutMs: 1000, onHandlerTimeout: 'fail' });
     ep.blockHandlers();
     const pending = ep.post(textUpdate(8));
     await expect.poll(() => ep.seen).toEqual([8]);
     await clock.advance(1000);
-    expect((await pending).status).toBe(503);
+    expect((await pending).status).toBe(500);
     expect((await ep.post(textUpdate(8))).status).toBe(200);
     expect(ep.seen).toEqual([8]);
     ep.releaseHandler();
