@@ -28,6 +28,14 @@ export interface DedupeStore {
    */
   claim(updateId: number): Promise<boolean>;
   /**
+   * Tells where an update stands: `claimed` while some instance handles it, `done` once handled,
+   * `none` when unknown (never seen, forgotten, or a claim that expired after a crash).
+   *
+   * @param updateId - the update's `update_id`
+   * @returns the update's state
+   */
+  state(updateId: number): Promise<'none' | 'claimed' | 'done'>;
+  /**
    * Marks a claimed update as handled.
    *
    * @param updateId - the update's `update_id`
@@ -104,6 +112,11 @@ export function createMemoryDedupeStore(
       expire(now);
       return true;
     },
+    async state(updateId) {
+      const entry = seen.get(updateId);
+      if (!entry || clock.now() - entry.at >= ttlMs) return 'none';
+      return entry.done ? 'done' : 'claimed';
+    },
     async complete(updateId) {
       const entry = seen.get(updateId);
       if (entry) entry.done = true;
@@ -129,6 +142,8 @@ export function createMemoryDedupeStore(
 export interface RedisDedupeClient {
   /** `SET key value PX ms NX` / `SET key value PX ms`. */
   set(...args: [key: string, value: string, px: 'PX', ms: number, nx: 'NX']): Promise<'OK' | null>;
+  /** `GET key`. */
+  get(key: string): Promise<string | null>;
   /** `EVAL script numkeys key arg`. */
   eval(script: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>;
 }
@@ -172,8 +187,8 @@ const RELEASE = `if redis.call('GET', KEYS[1]) == 'claimed' then return redis.ca
  * ```
  */
 export function createRedisDedupeStore(redis: RedisDedupeClient, options: RedisDedupeStoreOptions = {}): DedupeStore {
-  if (typeof redis?.set !== 'function' || typeof redis.eval !== 'function') {
-    throw new TypeError('Expected redis to be an ioredis client (with set and eval)');
+  if (typeof redis?.set !== 'function' || typeof redis.get !== 'function' || typeof redis.eval !== 'function') {
+    throw new TypeError('Expected redis to be an ioredis client (with set, get and eval)');
   }
   const prefix = options.prefix ?? 'botkit:failover:update:';
   if (typeof prefix !== 'string') throw new TypeError(`Expected prefix to be a string, got ${typeof prefix}`);
@@ -182,6 +197,10 @@ export function createRedisDedupeStore(redis: RedisDedupeClient, options: RedisD
   return {
     async claim(updateId) {
       return (await redis.set(`${prefix}${updateId}`, 'claimed', 'PX', claimTtlMs, 'NX')) === 'OK';
+    },
+    async state(updateId) {
+      const value = await redis.get(`${prefix}${updateId}`);
+      return value === 'done' ? 'done' : value === null ? 'none' : 'claimed';
     },
     async complete(updateId) {
       await redis.eval(COMPLETE, 1, `${prefix}${updateId}`, ttlMs);

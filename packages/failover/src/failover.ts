@@ -137,6 +137,7 @@ class FailoverImpl extends EventEmitter<FailoverEvents> implements Failover {
         error: (error) => this.#report(error),
       },
       this.#logger,
+      this.#clock,
     );
     this.#detector = createWebhookDetector({ failuresToSwitch: this.#o.failuresToSwitch });
     this.#policy = createSwitchPolicy(this.#o.switching);

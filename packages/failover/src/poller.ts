@@ -133,7 +133,8 @@ export class Poller {
       }
       for (const update of updates as { update_id: number }[]) {
         if (this.#stopping) break;
-        await this.#o.processor.process(update as never, 'polling');
+        const result = await this.#o.processor.process(update as never, 'polling', signal);
+        if (result === 'aborted') break;
         this.#offset = update.update_id + 1;
       }
     }

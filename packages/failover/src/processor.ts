@@ -1,4 +1,4 @@
-import type { Logger, Update } from '@botkit/core';
+import { type Clock, type Logger, sleep, type Update } from '@botkit/core';
 import type { UpdateAdapter } from './adapters.js';
 import type { DedupeStore } from './dedupe.js';
 import { FailoverError, FailoverErrorCode } from './errors.js';
@@ -21,6 +21,11 @@ export interface UpdateInfo {
   source: UpdateSource;
 }
 
+/** Internal: what happened to an update handed to the processor. */
+export type ProcessResult = 'handled' | 'duplicate' | 'busy' | 'aborted';
+
+const BUSY_RETRY_MS = 250;
+
 /** Internal: callbacks of the processor. */
 export interface ProcessorHooks {
   received(info: UpdateInfo): void;
@@ -34,9 +39,11 @@ export class UpdateProcessor {
   readonly #dedupe: DedupeStore;
   readonly #hooks: ProcessorHooks;
   readonly #logger: Logger;
+  readonly #clock: Clock;
   readonly #inFlight = new Set<Promise<unknown>>();
 
-  constructor(adapter: UpdateAdapter, dedupe: DedupeStore, hooks: ProcessorHooks, logger: Logger) {
+  constructor(adapter: UpdateAdapter, dedupe: DedupeStore, hooks: ProcessorHooks, logger: Logger, clock: Clock) {
+    this.#clock = clock;
     this.#adapter = adapter;
     this.#dedupe = dedupe;
     this.#hooks = hooks;
@@ -47,21 +54,43 @@ export class UpdateProcessor {
     return this.#inFlight.size;
   }
 
-  /** Handles one update unless it was handled already; never rejects. */
-  process(update: Update, source: UpdateSource): Promise<'handled' | 'duplicate'> {
-    const promise = this.#run(update, source);
+  /**
+   * Handles one update unless it was handled already; never rejects. When another run (here or on
+   * another replica) holds the claim, a webhook delivery answers `busy` (Telegram retries later),
+   * while polling waits for that run to finish or its claim to expire, so neither order nor the
+   * update is lost. `aborted` when `signal` fired while waiting (the update was not handled).
+   */
+  process(update: Update, source: UpdateSource, signal?: AbortSignal): Promise<ProcessResult> {
+    const promise = this.#run(update, source, signal);
     this.#inFlight.add(promise);
     void promise.finally(() => this.#inFlight.delete(promise));
     return promise;
   }
 
-  async #run(update: Update, source: UpdateSource): Promise<'handled' | 'duplicate'> {
+  async #claim(updateId: number, source: UpdateSource, signal?: AbortSignal): Promise<ProcessResult | 'claimed'> {
+    for (;;) {
+      if (await this.#dedupe.claim(updateId)) return 'claimed';
+      const state = await this.#dedupe.state(updateId);
+      if (state === 'done') return 'duplicate';
+      if (state === 'none') continue; // the claim expired in between: claim again
+      if (source === 'webhook') return 'busy';
+      try {
+        await sleep(BUSY_RETRY_MS, { clock: this.#clock, signal });
+      } catch {
+        return 'aborted';
+      }
+    }
+  }
+
+  async #run(update: Update, source: UpdateSource, signal?: AbortSignal): Promise<ProcessResult> {
     const updateId = update.update_id;
     const info: UpdateInfo = { updateId, source };
     let claimed = true;
     let dedupeOk = true;
     try {
-      claimed = await this.#dedupe.claim(updateId);
+      const outcome = await this.#claim(updateId, source, signal);
+      if (outcome === 'busy' || outcome === 'aborted') return outcome;
+      claimed = outcome === 'claimed';
     } catch (cause) {
       dedupeOk = false;
       this.#hooks.error(

@@ -15,7 +15,7 @@ export interface WebhookHandlerOptions {
   onHandlerTimeout: HandlerTimeoutAction;
   clock?: Clock | undefined;
   /** Hands the update to the bot; resolves when the handler finished. Never rejects. */
-  onUpdate(update: Update): Promise<unknown>;
+  onUpdate(update: Update): Promise<string>;
   onTimeout?(updateId: number): void;
 }
 
@@ -98,9 +98,10 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookReq
         options.onTimeout?.(update.update_id);
         reply(res, options.onHandlerTimeout === 'respond' ? 200 : 500);
       }, options.handlerTimeoutMs);
-      void handled.finally(() => {
+      void handled.then((result) => {
         if (timer) clock.clearTimeout(timer);
-        reply(res, 200);
+        // busy: another run holds the update; 500 makes Telegram retry later (an app error, no failover).
+        reply(res, result === 'busy' ? 500 : 200);
       });
     });
   };

@@ -42,6 +42,15 @@ describe('memory dedupe store', () => {
     expect(await store.claim(1)).toBe(true);
   });
 
+  it('reports none / claimed / done', async () => {
+    const store = createMemoryDedupeStore();
+    expect(await store.state(1)).toBe('none');
+    await store.claim(1);
+    expect(await store.state(1)).toBe('claimed');
+    await store.complete(1);
+    expect(await store.state(1)).toBe('done');
+  });
+
   it('release() forgets an unfinished claim but not a completed one', async () => {
     const store = createMemoryDedupeStore();
     await store.claim(1);
@@ -85,12 +94,15 @@ describe('redis dedupe store (real redis-server)', () => {
   it('keeps a handled update_id for more than 24 h, and an unfinished claim only for claimTtlMs', async () => {
     const prefix = `t2:${Math.random()}:`;
     const store = createRedisDedupeStore(a, { prefix, claimTtlMs: 5000 });
+    expect(await store.state(1)).toBe('none');
     await store.claim(1);
+    expect(await store.state(1)).toBe('claimed');
     const claimTtl = await a.pttl(`${prefix}1`);
     expect(claimTtl).toBeGreaterThan(0);
     expect(claimTtl).toBeLessThanOrEqual(5000);
     await store.complete(1);
     expect(await a.pttl(`${prefix}1`)).toBeGreaterThan(24 * 3600 * 1000);
+    expect(await store.state(1)).toBe('done');
     expect(await store.claim(1)).toBe(false);
   });
 
