@@ -240,6 +240,20 @@ class FailoverImpl extends EventEmitter<FailoverEvents> implements Failover {
     this.#leader = true;
     this.#control = new AbortController();
     const signal = this.#control.signal;
+    if (this.#lease && (this.#lease.fencingToken ?? 0) > 1) {
+      // A takeover: if the previous leader had fallen back to polling, carry on polling.
+      const info = await this.#api.call('getWebhookInfo', undefined, { signal });
+      if (signal.aborted) return;
+      if (info.url === '') {
+        const now = this.#clock.now();
+        this.#policy.recordFallback(now);
+        this.#lastSwitchAt = now;
+        this.#poller.start();
+        this.#setMode('polling', 'lease acquired: the previous leader was polling');
+        this.#schedule(this.#policy.nextReturnAt() - now, () => this.#toWebhook());
+        return;
+      }
+    }
     const drop = this.#o.dropPendingUpdatesOnStart && !this.#webhookSetOnce;
     await this.#setWebhook(drop, signal);
     this.#detector.reset();

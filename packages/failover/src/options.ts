@@ -18,6 +18,8 @@ import type { HandlerTimeoutAction } from './webhook-handler.js';
 export interface FailoverLease {
   /** Whether this instance holds the lease now. */
   readonly isHeld: boolean;
+  /** Increases with every acquisition by anyone; above 1 means another holder came before. */
+  readonly fencingToken?: number | undefined;
   /** Renews the lease now; resolves false when it is not held any more. */
   renew(): Promise<boolean>;
   /** Keeps acquiring and renewing in the background, emitting `acquired` and `lost`. */
