@@ -151,6 +151,8 @@ class FailoverImpl extends EventEmitter<FailoverEvents> implements Failover {
       allowedUpdates: this.#o.allowedUpdates,
       onError: (error) => this.#report(this.#wrap(error, 'getUpdates failed')),
       onUnauthorized: (error) => this.#fatal(error),
+      // isHeld turns false locally once ttlMs passed without renewal (and emits 'lost').
+      mayPoll: () => !this.#lease || this.#lease.isHeld,
       onConflict: async (error) => {
         this.#report(
           new FailoverError(FailoverErrorCode.Conflict, 'getUpdates conflict: another poller or a webhook is active', {

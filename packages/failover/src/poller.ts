@@ -22,6 +22,8 @@ export interface PollerOptions {
   onError(error: TelegramError | unknown): void;
   /** Called on 401 (the poller stops) . */
   onUnauthorized(error: unknown): void;
+  /** Checked before every getUpdates; false stops the poller (e.g. the lease expired locally). */
+  mayPoll?(): boolean;
   /** Called on 409; returns false when the poller must stop (e.g. the lease is gone). */
   onConflict(error: unknown): Promise<boolean> | boolean;
 }
@@ -102,6 +104,7 @@ export class Poller {
   async #run(signal: AbortSignal): Promise<void> {
     let failures = 0;
     while (!signal.aborted) {
+      if (this.#o.mayPoll && !this.#o.mayPoll()) return;
       let updates: Awaited<ReturnType<BotApi['call']>> & unknown[];
       try {
         updates = (await this.#o.api.call(
