@@ -261,7 +261,7 @@ class FailoverImpl extends EventEmitter<FailoverEvents> implements Failover {
     this.#detector.reset();
     this.#lastSwitchAt = this.#clock.now();
     this.#setMode('webhook', this.#lease ? 'lease acquired: webhook set' : 'started: webhook set');
-    this.#schedule(this.#o.intervalMs, () => this.#check());
+    this.#schedule(this.#checkIntervalMs(), () => this.#check());
   }
 
   async #resign(reason: string): Promise<void> {
@@ -331,7 +331,7 @@ class FailoverImpl extends EventEmitter<FailoverEvents> implements Failover {
       if (isBotkitError(error, TelegramErrorCode.Unauthorized)) throw error;
       this.#report(this.#wrap(error, 'getWebhookInfo failed'));
     }
-    this.#schedule(this.#o.intervalMs, () => this.#check());
+    this.#schedule(this.#checkIntervalMs(), () => this.#check());
   }
 
   /**
@@ -344,6 +344,10 @@ class FailoverImpl extends EventEmitter<FailoverEvents> implements Failover {
     return !(at > this.#lastSwitchAt && this.#clock.now() - at <= 2 * this.#o.intervalMs);
   }
 
+  #checkIntervalMs(): number {
+    return this.#policy.inProbation(this.#clock.now()) ? this.#o.probationCheckMs : this.#o.intervalMs;
+  }
+
   async #toPolling(reason: string): Promise<void> {
     const signal = this.#control?.signal;
     try {
@@ -352,7 +356,7 @@ class FailoverImpl extends EventEmitter<FailoverEvents> implements Failover {
       if (signal?.aborted) return;
       if (isBotkitError(error, TelegramErrorCode.Unauthorized)) throw error;
       this.#report(this.#wrap(error, 'deleteWebhook failed; will retry', FailoverErrorCode.SwitchFailed));
-      this.#schedule(this.#o.intervalMs, () => this.#check());
+      this.#schedule(this.#checkIntervalMs(), () => this.#check());
       return;
     }
     const now = this.#clock.now();

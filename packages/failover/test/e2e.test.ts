@@ -141,3 +141,46 @@ describe('failover against the Bot API emulator (test clock)', () => {
     }
   });
 });
+
+describe('flapping endpoint against the emulator (test clock, default settings)', () => {
+  it('an endpoint toggling health every 5 s causes at most 6 mode changes per hour, and loses nothing', async () => {
+    const r = await createRig('grammy', {}, { stepMs: 500 });
+    rigs.push(r);
+    await startRig(r);
+    const start = r.clock.now();
+    let up = true;
+    let flapping = true;
+    const toggle = () => {
+      if (!flapping) return;
+      up = !up;
+      if (up) r.emulator.faults.webhookReachable();
+      else r.emulator.faults.webhookUnreachable();
+      r.clock.setTimeout(toggle, 5000);
+    };
+    // The adversarial phase: every 10-s check lands in a down phase, so detection fires and the
+    // probation checks (every 5 s) see both phases.
+    r.clock.setTimeout(toggle, 7300);
+    let sent = 0;
+    let talking = true;
+    const traffic = () => {
+      if (!talking) return;
+      r.emulator.sendMessage(1 + (sent % 5), `#${sent}`);
+      sent += 1;
+      r.clock.setTimeout(traffic, 1000);
+    };
+    traffic();
+    await r.run(3_600_000);
+    talking = false;
+    flapping = false;
+    const changes = r.modes.filter((m) => m.from !== 'stopped' && m.at >= start).map((m) => m.at);
+    const inAnyHour = Math.max(0, ...changes.map((t) => changes.filter((u) => u >= t && u < t + 3_600_000).length));
+    console.info(`[toggle 5 s] ${changes.length} mode changes in 1 h: ${r.modes.map((m) => m.to).join(' ')}`);
+    expect(changes.length).toBeGreaterThan(1); // it did react to the flapping
+    expect(inAnyHour).toBeLessThanOrEqual(6);
+    // Finally healthy: everything sent arrives exactly once.
+    r.emulator.faults.webhookReachable();
+    await r.until(() => r.handled.length >= sent && r.emulator.pendingUpdates.length === 0, 'drain', 7_200_000);
+    expect(new Set(r.handled.map((h) => h.updateId)).size).toBe(sent);
+    expect(r.handled).toHaveLength(sent);
+  }, 120_000);
+});
