@@ -94,9 +94,11 @@ export class Poller {
           this.#o.onError(error);
           return;
         }
-        await sleep(retryDelay(error, attempt), { clock: this.#o.clock, ...(signal ? { signal } : {}) }).catch(
-          () => {},
-        );
+        await sleep(retryDelay(error, attempt), {
+          clock: this.#o.clock,
+          unref: true,
+          ...(signal ? { signal } : {}),
+        }).catch(() => {});
       }
     }
   }
@@ -131,7 +133,7 @@ export class Poller {
           this.#o.onError(error);
         }
         failures += 1;
-        await sleep(retryDelay(error, failures), { clock: this.#o.clock, signal }).catch(() => {});
+        await sleep(retryDelay(error, failures), { clock: this.#o.clock, signal, unref: true }).catch(() => {});
         continue;
       }
       for (const update of updates as { update_id: number }[]) {

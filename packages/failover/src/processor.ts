@@ -75,7 +75,7 @@ export class UpdateProcessor {
       if (state === 'none') continue; // the claim expired in between: claim again
       if (source === 'webhook') return 'busy';
       try {
-        await sleep(BUSY_RETRY_MS, { clock: this.#clock, signal });
+        await sleep(BUSY_RETRY_MS, { clock: this.#clock, signal, unref: true });
       } catch {
         return 'aborted';
       }

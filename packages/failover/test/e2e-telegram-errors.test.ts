@@ -1,0 +1,83 @@
+import { FailoverErrorCode } from '@botkit/failover';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createRig, type Rig, startRig } from './e2e-helpers.js';
+import { SECRET } from './helpers.js';
+
+const rigs: Rig[] = [];
+afterEach(async () => {
+  while (rigs.length) await rigs.pop()?.close();
+});
+
+async function pollingRig() {
+  const lines: string[] = [];
+  const log = (obj: unknown, msg?: string) => lines.push(JSON.stringify(obj) + (msg ?? ''));
+  const r = await createRig('grammy', {
+    switching: { minPollingDwellMs: 3_600_000 },
+    logger: { debug: log, info: log, warn: log, error: log },
+  });
+  rigs.push(r);
+  await startRig(r);
+  r.emulator.faults.webhookUnreachable();
+  let talking = true;
+  const traffic = () => {
+    if (!talking) return;
+    r.emulator.sendMessage(1, 'x');
+    r.clock.setTimeout(traffic, 1000);
+  };
+  traffic();
+  await r.until(() => r.failover.mode === 'polling', 'fall-back');
+  return { r, lines, quiet: () => (talking = false) };
+}
+
+describe('Telegram errors while polling (emulator, test clock)', () => {
+  it('401 (token revoked) stops everything with BOTKIT_FAILOVER_UNAUTHORIZED', async () => {
+    const { r } = await pollingRig();
+    r.emulator.faults.inject('getUpdates', { kind: 'error', errorCode: 401, description: 'Unauthorized' });
+    await r.until(() => r.failover.mode === 'stopped', 'stop after 401');
+    expect(r.errors.map((e) => e.code)).toContain(FailoverErrorCode.Unauthorized);
+  });
+
+  it('429 waits retry_after before the next getUpdates', async () => {
+    const { r } = await pollingRig();
+    const fault = r.emulator.faults.inject(
+      'getUpdates',
+      { kind: 'error', errorCode: 429, retryAfterSeconds: 7 },
+      { times: 1 },
+    );
+    await r.until(() => fault.hits === 1, '429');
+    const failedAt = r.emulator.requests.filter((q) => q.method === 'getUpdates' && q.status === 429).at(-1)!.at;
+    const before = r.emulator.requests.length;
+    await r.until(() => r.emulator.requests.slice(before).some((q) => q.method === 'getUpdates'), 'next poll');
+    const next = r.emulator.requests.slice(before).find((q) => q.method === 'getUpdates')!;
+    expect(next.at - failedAt).toBeGreaterThanOrEqual(7000);
+    expect(r.failover.mode).toBe('polling');
+  });
+
+  it('409 from a foreign poller is reported and polling carries on', async () => {
+    const { r } = await pollingRig();
+    // Someone else long-polls with the same token: Telegram terminates one of the two.
+    const foreign = fetch(`${r.emulator.apiRoot}/bot${r.emulator.token}/getUpdates?timeout=0&limit=1&offset=-1`);
+    await r.until(() => r.errors.some((e) => e.code === FailoverErrorCode.Conflict), 'conflict reported');
+    await foreign;
+    const count = r.received.length;
+    await r.until(() => r.received.length > count, 'still polling');
+    expect(r.failover.mode).toBe('polling');
+  });
+
+  it('never logs or reports the token or the webhook secret; the probe says degraded while polling', async () => {
+    const { r, lines } = await pollingRig();
+    expect(await r.failover.probe().check({ signal: new AbortController().signal })).toMatchObject({
+      status: 'degraded',
+    });
+    r.emulator.faults.inject('getUpdates', { kind: 'drop' }, { times: 2 });
+    await r.run(5000);
+    const everything =
+      lines.join('\n') + r.errors.map((e) => `${String(e)} ${JSON.stringify(e)} ${e.stack}`).join('\n');
+    expect(lines.length).toBeGreaterThan(0);
+    expect(everything).not.toContain(r.emulator.token);
+    expect(everything).not.toContain(r.emulator.token.split(':')[1]);
+    expect(everything).not.toContain(SECRET);
+    expect(r.emulator.requests.some((q) => q.method === 'setWebhook' && q.params.drop_pending_updates)).toBe(false);
+    expect(r.emulator.requests.some((q) => q.method === 'getUpdates' && Number(q.params.offset) < 0)).toBe(false);
+  });
+});
