@@ -241,7 +241,22 @@ class FailoverImpl extends EventEmitter<FailoverEvents> implements Failover {
     if (this.#leader || this.#stopping) return;
     this.#leader = true;
     this.#control = new AbortController();
-    const signal = this.#control.signal;
+    try {
+      await this.#takeControl(this.#control.signal);
+    } catch (error) {
+      this.#leader = false;
+      this.#control.abort(error);
+      // Without a lease, start() rejects with the error. With one, report and try again later.
+      if (!this.#lease || this.#stopping || isBotkitError(error, TelegramErrorCode.Unauthorized)) throw error;
+      this.#report(this.#wrap(error, 'taking control failed; retrying', FailoverErrorCode.SwitchFailed));
+      const retry = this.#clock.setTimeout(() => {
+        if (this.#lease?.isHeld) this.#enqueue(() => this.#lead());
+      }, this.#o.intervalMs);
+      retry.unref();
+    }
+  }
+
+  async #takeControl(signal: AbortSignal): Promise<void> {
     if (this.#lease && (this.#lease.fencingToken ?? 0) > 1) {
       // A takeover: if the previous leader had fallen back to polling, carry on polling.
       const info = await this.#api.call('getWebhookInfo', undefined, { signal });
