@@ -206,8 +206,7 @@ class FailoverImpl extends EventEmitter<FailoverEvents> implements Failover {
   }
 
   async #start(): Promise<void> {
-    const init = new AbortController();
-    await this.#adapter.init?.(init.signal);
+    await this.#processor.init(new AbortController().signal);
     if (this.#o.port !== undefined) {
       const server = createServer(this.handler);
       this.#server = server;
@@ -486,6 +485,7 @@ class FailoverImpl extends EventEmitter<FailoverEvents> implements Failover {
     // Polling: finish the update being handled and confirm the offset, so a restart gets no duplicates.
     if (this.#leader) await this.#poller.stop();
     this.#leader = false;
+    this.#processor.close();
     await this.#processor.drain();
     if (this.#server) {
       const server = this.#server;

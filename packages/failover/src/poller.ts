@@ -139,7 +139,7 @@ export class Poller {
       for (const update of updates as { update_id: number }[]) {
         if (this.#stopping) break;
         const result = await this.#o.processor.process(update as never, 'polling', signal);
-        if (result === 'aborted') break;
+        if (result === 'aborted' || result === 'unavailable') break;
         this.#offset = update.update_id + 1;
       }
     }

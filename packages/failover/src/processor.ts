@@ -22,7 +22,7 @@ export interface UpdateInfo {
 }
 
 /** Internal: what happened to an update handed to the processor. */
-export type ProcessResult = 'handled' | 'duplicate' | 'busy' | 'aborted';
+export type ProcessResult = 'handled' | 'duplicate' | 'busy' | 'aborted' | 'unavailable';
 
 const BUSY_RETRY_MS = 250;
 
@@ -41,6 +41,8 @@ export class UpdateProcessor {
   readonly #logger: Logger;
   readonly #clock: Clock;
   readonly #inFlight = new Set<Promise<unknown>>();
+  #init: Promise<void> | undefined;
+  #closed = false;
 
   constructor(adapter: UpdateAdapter, dedupe: DedupeStore, hooks: ProcessorHooks, logger: Logger, clock: Clock) {
     this.#clock = clock;
@@ -48,6 +50,20 @@ export class UpdateProcessor {
     this.#dedupe = dedupe;
     this.#hooks = hooks;
     this.#logger = logger;
+  }
+
+  /** Runs the adapter's init() once (the first update may arrive before start() finished it). */
+  init(signal: AbortSignal): Promise<void> {
+    this.#init ??= Promise.resolve(this.#adapter.init?.(signal)).catch((error: unknown) => {
+      this.#init = undefined;
+      throw error;
+    });
+    return this.#init;
+  }
+
+  /** After close(), new updates are refused (`unavailable`) so Telegram delivers them later. */
+  close(): void {
+    this.#closed = true;
   }
 
   get inFlight(): number {
@@ -85,6 +101,18 @@ export class UpdateProcessor {
   async #run(update: Update, source: UpdateSource, signal?: AbortSignal): Promise<ProcessResult> {
     const updateId = update.update_id;
     const info: UpdateInfo = { updateId, source };
+    if (this.#closed) return 'unavailable';
+    try {
+      await this.init(new AbortController().signal);
+    } catch (cause) {
+      this.#hooks.error(
+        new FailoverError(FailoverErrorCode.HandlerFailed, `The bot could not be initialised for update ${updateId}`, {
+          cause,
+          updateId,
+        }),
+      );
+      return 'unavailable';
+    }
     let claimed = true;
     let dedupeOk = true;
     try {

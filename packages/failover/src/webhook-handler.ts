@@ -101,7 +101,8 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookReq
       void handled.then((result) => {
         if (timer) clock.clearTimeout(timer);
         // busy: another run holds the update; 500 makes Telegram retry later (an app error, no failover).
-        reply(res, result === 'busy' ? 500 : 200);
+        // unavailable: stopped or the bot cannot initialise; 503, Telegram retries later.
+        reply(res, result === 'busy' ? 500 : result === 'unavailable' ? 503 : 200);
       });
     });
   };

@@ -47,6 +47,7 @@ async function endpoint(
       headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': SECRET, ...headers },
     });
   return {
+    failover,
     url,
     post,
     seen,
@@ -163,5 +164,12 @@ describe('webhook endpoint', () => {
     ep.releaseHandler();
     await expect.poll(async () => (await ep.post(textUpdate(8))).status).toBe(200);
     expect(ep.seen).toEqual([8]);
+  });
+
+  it('after stop() answers 503 (Telegram delivers later) and never calls the handler', async () => {
+    const ep = await endpoint();
+    await ep.failover.stop();
+    expect((await ep.post(textUpdate(11))).status).toBe(503);
+    expect(ep.seen).toEqual([]);
   });
 });
