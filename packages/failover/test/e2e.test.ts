@@ -86,7 +86,7 @@ describe('failover against the Bot API emulator (test clock)', () => {
     r.emulator.faults.webhookReachable();
   });
 
-  it('stop() during handling: the handler finishes, then the offset is confirmed (Telegram holds no handled update)', async () => {
+  it('stop() during handling: the handler finishes, the offset is confirmed, a restart gets no handled update again', async () => {
     const r = await rig('telegraf', { switching: { minPollingDwellMs: 3_600_000 } });
     await startRig(r);
     r.emulator.faults.webhookUnreachable();
@@ -116,6 +116,31 @@ describe('failover against the Bot API emulator (test clock)', () => {
     const handledIds = new Set(r.handled.map((h) => h.updateId));
     expect(r.emulator.pendingUpdates.filter((u) => handledIds.has(u.update_id))).toEqual([]);
     expect(handledIds.has(inHandler)).toBe(true);
+
+    // A restart (fresh process: empty memory dedupe store) polls what is left, and nothing twice.
+    const again: number[] = [];
+    const { createFailover } = await import('@botkit/failover');
+    const second = createFailover({
+      token: r.emulator.token,
+      apiRoot: r.emulator.apiRoot,
+      adapter: async (u) => {
+        again.push(u.update_id);
+      },
+      webhook: { url: 'http://127.0.0.1:9/tg', secretToken: 'restart_secret' },
+      clock: r.clock,
+    });
+    let started = false;
+    void second.start().then(() => {
+      started = true;
+    });
+    await r.until(() => started, 'restart');
+    await r.until(() => second.mode === 'polling' && again.length > 0, 'restarted failover polls');
+    let done = false;
+    void second.stop().then(() => {
+      done = true;
+    });
+    await r.until(() => done, 'second stop');
+    expect(again.filter((id) => handledIds.has(id))).toEqual([]);
   });
 
   it('a revoked token (401) rejects start() with BOTKIT_FAILOVER_UNAUTHORIZED and never shows the token', async () => {
