@@ -22,7 +22,10 @@ export default defineConfig({
         test: { name, include: [`packages/${name}/src/**/*.test.ts`, `packages/${name}/test/**/*.test.ts`] },
       })),
       { extends: true as const, test: { name: 'harness', include: ['test/harness/**/*.test.ts'] } },
-      { extends: true as const, test: { name: 'e2e', include: ['test/e2e/**/*.test.ts', 'test/*.test.ts'] } },
+      {
+        extends: true as const,
+        test: { name: 'e2e', include: ['test/**/*.test.ts'], exclude: ['test/harness/**', '**/node_modules/**'] },
+      },
       { extends: true as const, test: { name: 'examples', include: ['examples/*/test/**/*.test.ts'] } },
     ],
   },

@@ -1,3 +1,5 @@
+import type { ServerResponse } from 'node:http';
+
 /**
  * The JSON body Telegram answers a failed call with: `{ ok: false, error_code, description }`,
  * plus `parameters` (`retry_after`, `migrate_to_chat_id`) when Telegram gives them.
@@ -74,4 +76,17 @@ export function defaultDescription(errorCode: number, retryAfterSeconds?: number
     default:
       return errorCode >= 500 ? 'Internal Server Error' : 'Bad Request';
   }
+}
+
+/** Sends a JSON answer (unless the connection is already gone). */
+export function writeJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  if (res.writableEnded || res.destroyed) return;
+  const json = JSON.stringify(body);
+  res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
+  res.end(json);
 }

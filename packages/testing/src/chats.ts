@@ -110,6 +110,19 @@ export class ChatStore {
     return message;
   }
 
+  /** The bot's message a callback button belongs to, when the test gave none: a stub in the chat. */
+  buttonMessage(chatId: number, user: User): Message {
+    const message = {
+      message_id: this.#messageId(chatId),
+      from: this.#bot,
+      chat: this.#chats.get(chatId) ?? chatFor(chatId, user),
+      date: this.#date(),
+      text: 'Choose:',
+    } as Message.TextMessage;
+    this.#messages.set(`${chatId}:${message.message_id}`, message);
+    return message;
+  }
+
   /** A new callback query id, remembered until answered. */
   newCallbackQueryId(): string {
     const id = `${Date.now().toString(36)}${(++this.#querySeq).toString(36)}`;
@@ -226,7 +239,20 @@ export class ChatStore {
     this.#messages.set(`${chatId}:${messageId}`, edited);
     const index = this.sent.indexOf(existing);
     if (index >= 0) this.sent[index] = edited;
+    for (const listener of this.onSent) listener(edited);
     return edited;
+  }
+
+  deleteMessage(params: Params): true {
+    const chatId = this.#chatId(params);
+    const messageId = intParam(params, 'message_id');
+    if (messageId === undefined) throw badRequest('message identifier is not specified');
+    const existing = this.message(chatId, messageId);
+    if (!existing) throw badRequest('message to delete not found');
+    this.#messages.delete(`${chatId}:${messageId}`);
+    const index = this.sent.indexOf(existing);
+    if (index >= 0) this.sent.splice(index, 1);
+    return true;
   }
 
   answerCallbackQuery(params: Params): true {

@@ -2,18 +2,19 @@ import http from 'node:http';
 import type { Socket } from 'node:net';
 import { sleep } from '@botkit/core';
 import type { CallbackQuery, Message, Update, User, WebhookInfo } from '@grammyjs/types';
-import { ApiFailure, defaultDescription, type TelegramErrorBody } from './api-error.js';
+import { ApiFailure, defaultDescription, writeJson } from './api-error.js';
 import { ChatStore } from './chats.js';
-import { type EmulatorFaults, FaultTable } from './faults.js';
+import { MiscMethods } from './misc-methods.js';
+import { createFaultsController, type EmulatorFaults, FaultTable } from './faults.js';
 import { type BotApiEmulatorOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { type Params, readParams } from './params.js';
 import { handleWebhookMethod, type MethodContext, type WebhookState } from './methods.js';
 import type { BotApiEmulator, RecordedRequest, WaitOptions } from './types.js';
-import { resolveAllowedUpdates, UpdateQueue, updateTypeOf } from './update-queue.js';
+import { DEFAULT_ALLOWED_UPDATES, UpdateQueue, updateTypeOf } from './update-queue.js';
+import { Waiters } from './waiters.js';
 import { type WebhookDelivery, WebhookDeliverer } from './webhook.js';
 
 const HOST = '127.0.0.1';
-const DEFAULT_WAIT_MS = 10_000;
 
 interface MethodAnswer {
   result: unknown;
@@ -21,6 +22,9 @@ interface MethodAnswer {
 }
 
 type Handler = (params: Params, ctx: MethodContext) => MethodAnswer | Promise<MethodAnswer>;
+
+/** A request log entry while the emulator fills it in. */
+type LiveRecord = { -readonly [K in keyof RecordedRequest]: RecordedRequest[K] };
 
 function pushBounded<T>(list: T[], item: T, limit: number): void {
   list.push(item);
@@ -39,7 +43,7 @@ class Emulator implements BotApiEmulator {
   readonly #deliveries: WebhookDelivery[] = [];
   readonly #deliverer: WebhookDeliverer;
   readonly #requestListeners = new Set<() => void>();
-  readonly #closeListeners = new Set<() => void>();
+  readonly #waiters = new Waiters();
   readonly #state: WebhookState;
   readonly #handlers: Map<string, Handler>;
   #port = 0;
@@ -60,24 +64,35 @@ class Emulator implements BotApiEmulator {
       unreachable: () => this.#unreachable,
       onReply: (method, params) => void this.#runReply(method, params),
       record: (delivery) => pushBounded(this.#deliveries, delivery, options.logLimit),
-      onChange: () => {},
+      onGone: () => {
+        this.#state.webhook = undefined;
+        this.#deliverer.stop();
+        this.#deliverer.resetErrors();
+      },
     });
     this.#state = {
       clock: options.clock,
       queue: this.#queue,
       deliverer: this.#deliverer,
       webhook: undefined,
-      allowedUpdatesList: undefined,
-      allowed: resolveAllowedUpdates(undefined),
+      allowed: new Set(DEFAULT_ALLOWED_UPDATES),
       poll: undefined,
+      setWebhookIntervalMs: options.setWebhookIntervalMs,
+      nextSetWebhookAt: Number.NEGATIVE_INFINITY,
     };
     const chats = this.#chats;
+    const misc = new MiscMethods();
     this.#handlers = new Map<string, Handler>([
       ['getme', () => ({ result: options.botInfo })],
       ['sendmessage', (p) => ({ result: chats.sendMessage(p) })],
       ['senddocument', (p) => ({ result: chats.sendDocument(p) })],
       ['editmessagetext', (p) => ({ result: chats.editMessageText(p) })],
       ['answercallbackquery', (p) => ({ result: chats.answerCallbackQuery(p) })],
+      ['deletemessage', (p) => ({ result: chats.deleteMessage(p) })],
+      ['setmycommands', (p) => ({ result: misc.setMyCommands(p) })],
+      ['getmycommands', (p) => ({ result: misc.getMyCommands(p) })],
+      ['deletemycommands', (p) => ({ result: misc.deleteMyCommands(p) })],
+      ['sendchataction', (p) => ({ result: misc.sendChatAction(p) })],
       ['getupdates', (p, ctx) => handleWebhookMethod('getUpdates', this.#state, p, ctx)],
       ['setwebhook', (p, ctx) => handleWebhookMethod('setWebhook', this.#state, p, ctx)],
       ['deletewebhook', (p, ctx) => handleWebhookMethod('deleteWebhook', this.#state, p, ctx)],
@@ -173,13 +188,14 @@ class Emulator implements BotApiEmulator {
   ): CallbackQuery {
     if (!Number.isSafeInteger(chatId)) throw new TypeError(`Expected chatId to be an integer, got ${String(chatId)}`);
     if (typeof data !== 'string') throw new TypeError('Expected data to be a string');
+    const from = this.#user(chatId, options.from);
     const message =
       options.message ??
       [...this.#chats.sent].reverse().find((m) => m.chat.id === chatId) ??
-      this.#chats.userMessage(chatId, 'button', this.#o.botInfo, undefined);
+      this.#chats.buttonMessage(chatId, from);
     const query: CallbackQuery = {
       id: this.#chats.newCallbackQueryId(),
-      from: this.#user(chatId, options.from),
+      from,
       message,
       chat_instance: String(chatId),
       data,
@@ -190,51 +206,8 @@ class Emulator implements BotApiEmulator {
 
   // ---- waiting ---------------------------------------------------------------------------
 
-  #wait<T>(
-    find: () => T | undefined,
-    subscribe: (check: () => void) => () => void,
-    what: string,
-    options: WaitOptions = {},
-  ): Promise<T> {
-    const { timeoutMs = DEFAULT_WAIT_MS, signal } = options;
-    if (!(timeoutMs > 0)) return Promise.reject(new TypeError(`Expected timeoutMs > 0, got ${timeoutMs}`));
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    const found = find();
-    if (found !== undefined) return Promise.resolve(found);
-    if (this.#closed) return Promise.reject(new Error('The Bot API emulator is closed'));
-    return new Promise<T>((resolve, reject) => {
-      const cleanup = () => {
-        clearTimeout(timer);
-        unsubscribe();
-        this.#closeListeners.delete(onClose);
-        signal?.removeEventListener('abort', onAbort);
-      };
-      const check = () => {
-        const value = find();
-        if (value === undefined) return;
-        cleanup();
-        resolve(value);
-      };
-      const onAbort = () => {
-        cleanup();
-        reject(signal?.reason);
-      };
-      const onClose = () => {
-        cleanup();
-        reject(new Error(`The Bot API emulator closed while waiting for ${what}`));
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`));
-      }, timeoutMs);
-      const unsubscribe = subscribe(check);
-      this.#closeListeners.add(onClose);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
-  }
-
   waitForMessage(predicate: (message: Message) => boolean = () => true, options?: WaitOptions): Promise<Message> {
-    return this.#wait(
+    return this.#waiters.wait(
       () => this.#chats.sent.find(predicate),
       (check) => {
         this.#chats.onSent.add(check);
@@ -251,7 +224,7 @@ class Emulator implements BotApiEmulator {
   ): Promise<RecordedRequest> {
     const predicate =
       typeof match === 'string' ? (r: RecordedRequest) => r.method.toLowerCase() === match.toLowerCase() : match;
-    return this.#wait(
+    return this.#waiters.wait(
       () => this.#requests.find(predicate),
       (check) => {
         this.#requestListeners.add(check);
@@ -264,70 +237,28 @@ class Emulator implements BotApiEmulator {
 
   // ---- faults ----------------------------------------------------------------------------
 
-  readonly faults: EmulatorFaults = this.#makeFaults();
-
-  #makeFaults(): EmulatorFaults {
-    const self = this;
-    return {
-      inject: (method, fault, options) => self.#faults.add(method, fault, options),
-      get active() {
-        return self.#faults.handles;
-      },
-      clear() {
-        self.#faults.clear();
-        this.webhookReachable();
-      },
-      async refuseConnections() {
-        if (self.#refusing || self.#closed) return;
-        self.#refusing = true;
-        await self.#closeServer();
-      },
-      async acceptConnections() {
-        if (!self.#refusing || self.#closed) return;
-        await self.listen(self.#port);
-        self.#refusing = false;
-      },
-      get refusingConnections() {
-        return self.#refusing;
-      },
-      webhookUnreachable(message = 'Connection refused') {
-        if (typeof message !== 'string' || message === '') {
-          throw new TypeError('Expected message to be a non-empty string');
-        }
-        self.#unreachable = message;
-      },
-      webhookReachable() {
-        self.#unreachable = undefined;
-        self.#deliverer.wake();
-      },
-    };
-  }
+  readonly faults: EmulatorFaults = createFaultsController(this.#faults, {
+    refuse: async () => {
+      if (this.#refusing || this.#closed) return;
+      this.#refusing = true;
+      await this.#closeServer();
+    },
+    accept: async () => {
+      if (!this.#refusing || this.#closed) return;
+      await this.listen(this.#port);
+      this.#refusing = false;
+    },
+    refusing: () => this.#refusing,
+    setUnreachable: (message) => {
+      this.#unreachable = message;
+      if (message === undefined) this.#deliverer.wake();
+    },
+  });
 
   // ---- HTTP ------------------------------------------------------------------------------
 
   #detachedContext(): MethodContext {
     return { signal: new AbortController().signal };
-  }
-
-  #send(res: http.ServerResponse, status: number, body: unknown): void {
-    if (res.writableEnded || res.destroyed) return;
-    const json = JSON.stringify(body);
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
-    res.end(json);
-  }
-
-  #fail(res: http.ServerResponse, failure: ApiFailure): void {
-    const body: TelegramErrorBody = failure.toBody();
-    const headers: Record<string, string> = {};
-    if (failure.parameters?.retry_after !== undefined) headers['retry-after'] = String(failure.parameters.retry_after);
-    if (res.writableEnded || res.destroyed) return;
-    const json = JSON.stringify(body);
-    res.writeHead(failure.errorCode, {
-      ...headers,
-      'content-type': 'application/json',
-      'content-length': Buffer.byteLength(json),
-    });
-    res.end(json);
   }
 
   async #handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -337,13 +268,20 @@ class Emulator implements BotApiEmulator {
       if (!res.writableFinished) controller.abort(new Error('client closed the connection'));
     };
     res.once('close', onClose);
-    let record: RecordedRequest | undefined;
+    let record: LiveRecord | undefined;
     try {
       const url = new URL(req.url ?? '/', this.apiRoot);
       const match = /^\/bot([^/]*)\/([^/]*)\/?$/.exec(url.pathname);
       if (!match) throw new ApiFailure(404, 'Not Found');
-      if (decodeURIComponent(match[1]!) !== this.#o.token) throw new ApiFailure(401, 'Unauthorized');
-      const method = decodeURIComponent(match[2]!);
+      let token: string;
+      let method: string;
+      try {
+        token = decodeURIComponent(match[1]!);
+        method = decodeURIComponent(match[2]!);
+      } catch {
+        throw new ApiFailure(404, 'Not Found');
+      }
+      if (token !== this.#o.token) throw new ApiFailure(401, 'Unauthorized');
       const handler = this.#handlers.get(method.toLowerCase());
       if (!handler) throw new ApiFailure(404, 'Not Found: method not found');
       const params = await readParams(req, url, controller.signal);
@@ -371,7 +309,7 @@ class Emulator implements BotApiEmulator {
         return;
       }
       record.status = 200;
-      this.#send(res, 200, {
+      writeJson(res, 200, {
         ok: true,
         result: answer.result,
         ...(answer.description ? { description: answer.description } : {}),
@@ -384,7 +322,13 @@ class Emulator implements BotApiEmulator {
       const failure =
         error instanceof ApiFailure ? error : new ApiFailure(500, 'Internal Server Error: emulator failure');
       if (record) record.status = failure.errorCode;
-      this.#fail(res, failure);
+      const retryAfter = failure.parameters?.retry_after;
+      writeJson(
+        res,
+        failure.errorCode,
+        failure.toBody(),
+        retryAfter !== undefined ? { 'retry-after': String(retryAfter) } : {},
+      );
     } finally {
       res.off('close', onClose);
       this.#active.delete(controller);
@@ -394,7 +338,7 @@ class Emulator implements BotApiEmulator {
   /** Runs a method the webhook answered with (webhook reply); its result goes nowhere. */
   async #runReply(method: string, params: Record<string, unknown>): Promise<void> {
     const handler = this.#handlers.get(method.toLowerCase());
-    const record: RecordedRequest = { method, params, at: this.#o.clock.now(), status: undefined, fault: undefined };
+    const record: LiveRecord = { method, params, at: this.#o.clock.now(), status: undefined, fault: undefined };
     pushBounded(this.#requests, record, this.#o.logLimit);
     for (const listener of [...this.#requestListeners]) listener();
     if (!handler) {
@@ -421,7 +365,7 @@ class Emulator implements BotApiEmulator {
   close(): Promise<void> {
     this.#closed ??= (async () => {
       this.#deliverer.stop();
-      for (const listener of [...this.#closeListeners]) listener();
+      this.#waiters.close();
       if (this.#server.listening) await this.#closeServer();
       else this.#state.poll?.cancel();
     })();
@@ -442,7 +386,7 @@ class Emulator implements BotApiEmulator {
  *
  * @param options - token, bot info, port, clock, webhook timeouts; see {@link BotApiEmulatorOptions}
  * @returns the running emulator; call `close()` when done
- * @throws TypeError when an option is invalid (the message names it)
+ * @throws TypeError when an option is invalid (the message names it); the signal's reason when aborted
  *
  * @example
  * ```ts
@@ -462,7 +406,13 @@ class Emulator implements BotApiEmulator {
  */
 export async function createBotApiEmulator(options: BotApiEmulatorOptions = {}): Promise<BotApiEmulator> {
   const resolved = resolveOptions(options);
+  const { signal } = options;
+  signal?.throwIfAborted();
   const emulator = new Emulator(resolved);
   await emulator.listen(resolved.port);
+  if (signal?.aborted) {
+    await emulator.close();
+    throw signal.reason;
+  }
   return emulator;
 }

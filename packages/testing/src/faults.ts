@@ -107,7 +107,9 @@ export interface EmulatorFaults {
   clear(): void;
   /**
    * Stops listening: new connections to {@link BotApiEmulator.apiRoot} are refused
-   * (`ECONNREFUSED`) and open ones are closed, like a Bot API server that went down.
+   * (`ECONNREFUSED`) and open ones are closed (waiting long polls included), like a Bot API
+   * server that went down. Webhook deliveries go on; add
+   * {@link EmulatorFaults.webhookUnreachable} for a full Telegram outage.
    *
    * @returns resolves once the port is closed
    */
@@ -231,4 +233,38 @@ export class FaultTable {
     for (const entry of this.#entries) entry.removed = true;
     this.#entries = [];
   }
+}
+
+/** What the faults controller needs from the emulator. */
+export interface FaultHooks {
+  refuse(): Promise<void>;
+  accept(): Promise<void>;
+  refusing(): boolean;
+  setUnreachable(message: string | undefined): void;
+}
+
+/** The public {@link EmulatorFaults} object over a fault table and the emulator's hooks. */
+export function createFaultsController(table: FaultTable, hooks: FaultHooks): EmulatorFaults {
+  return {
+    inject: (method, fault, options) => table.add(method, fault, options),
+    get active() {
+      return table.handles;
+    },
+    clear: () => {
+      table.clear();
+      hooks.setUnreachable(undefined);
+    },
+    refuseConnections: () => hooks.refuse(),
+    acceptConnections: () => hooks.accept(),
+    get refusingConnections() {
+      return hooks.refusing();
+    },
+    webhookUnreachable: (message = 'Connection refused') => {
+      if (typeof message !== 'string' || message === '') {
+        throw new TypeError('Expected message to be a non-empty string');
+      }
+      hooks.setUnreachable(message);
+    },
+    webhookReachable: () => hooks.setUnreachable(undefined),
+  };
 }

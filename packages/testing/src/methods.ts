@@ -1,8 +1,18 @@
+import { isIP } from 'node:net';
 import type { Clock, ClockTimer } from '@botkit/core';
 import type { Update, WebhookInfo } from '@grammyjs/types';
 import { ApiFailure, badRequest } from './api-error.js';
-import { boolParam, clampedIntParam, intParam, jsonParam, type Params, stringParam } from './params.js';
-import { resolveAllowedUpdates, type UpdateQueue } from './update-queue.js';
+import {
+  boolParam,
+  clampedIntParam,
+  fileContent,
+  intParam,
+  isUploadedFile,
+  jsonParam,
+  type Params,
+  stringParam,
+} from './params.js';
+import { DEFAULT_ALLOWED_UPDATES, resolveAllowedUpdates, UPDATE_TYPES, type UpdateQueue } from './update-queue.js';
 import type { WebhookConfig, WebhookDeliverer } from './webhook.js';
 
 /** Context of one call. */
@@ -27,11 +37,13 @@ export interface WebhookState {
   readonly queue: UpdateQueue;
   readonly deliverer: WebhookDeliverer;
   webhook: WebhookConfig | undefined;
-  /** `allowed_updates` as the bot last set it (undefined: never set). */
-  allowedUpdatesList: readonly string[] | undefined;
   /** The effective set of allowed update types. */
   allowed: Set<string>;
   poll: LongPoll | undefined;
+  /** Minimum clock time between two setWebhook calls with a URL (the server answers 429 sooner). */
+  readonly setWebhookIntervalMs: number;
+  /** Clock time before which setWebhook with a URL answers 429. */
+  nextSetWebhookAt: number;
 }
 
 const LONG_POLL_MAX_TIMEOUT_SECONDS = 50;
@@ -45,12 +57,8 @@ const BY_SET_WEBHOOK = 'Conflict: terminated by setWebhook request';
 type Answer = { result: unknown; description?: string };
 
 function setAllowedUpdates(state: WebhookState, params: Params): void {
-  const raw = jsonParam(params, 'allowed_updates');
-  if (raw === undefined || raw === null) return;
-  if (!Array.isArray(raw)) throw badRequest("can't parse allowed updates");
-  const list = raw.filter((item): item is string => typeof item === 'string');
-  state.allowedUpdatesList = list;
-  state.allowed = resolveAllowedUpdates(list);
+  const resolved = resolveAllowedUpdates(jsonParam(params, 'allowed_updates'));
+  if (resolved) state.allowed = resolved;
 }
 
 function getUpdates(state: WebhookState, params: Params, ctx: MethodContext): Answer | Promise<Answer> {
@@ -59,15 +67,19 @@ function getUpdates(state: WebhookState, params: Params, ctx: MethodContext): An
   const limit = clampedIntParam(params, 'limit', 100, 1, 100);
   const timeout = clampedIntParam(params, 'timeout', 0, 0, LONG_POLL_MAX_TIMEOUT_SECONDS);
   setAllowedUpdates(state, params);
-  state.poll?.conflict(OTHER_GET_UPDATES);
   const { clock, queue } = state;
   const from = queue.applyOffset(offset, clock.now());
   const first = queue.take(from, limit, clock.now());
   if (first.length > 0 || timeout === 0 || ctx.signal.aborted) return { result: first };
+  // Only a request that is going to wait ends the one already waiting (as on the real server).
+  state.poll?.conflict(OTHER_GET_UPDATES);
   return new Promise<Answer>((resolve, reject) => {
     let timer: ClockTimer | undefined;
+    let batching: NodeJS.Immediate | undefined;
     const done = () => {
       if (timer) clock.clearTimeout(timer);
+      if (batching) clearImmediate(batching);
+      batching = undefined;
       ctx.signal.removeEventListener('abort', onAbort);
       if (state.poll === poll) state.poll = undefined;
     };
@@ -76,11 +88,17 @@ function getUpdates(state: WebhookState, params: Params, ctx: MethodContext): An
       reject(ctx.signal.reason);
     };
     const poll: LongPoll = {
+      // Like the server, wait a moment after the first new update so updates pushed together
+      // are answered together.
       wake() {
-        const updates: Update[] = queue.take(from, limit, clock.now());
-        if (updates.length === 0) return;
-        done();
-        resolve({ result: updates });
+        if (batching) return;
+        batching = setImmediate(() => {
+          batching = undefined;
+          const updates: Update[] = queue.take(from, limit, clock.now());
+          if (updates.length === 0) return;
+          done();
+          resolve({ result: updates });
+        });
       },
       conflict(description) {
         done();
@@ -113,6 +131,11 @@ function deleteWebhook(state: WebhookState, params: Params): Answer {
 function setWebhook(state: WebhookState, params: Params): Answer {
   const url = stringParam(params, 'url') ?? '';
   if (url === '') return deleteWebhook(state, params);
+  const now = state.clock.now();
+  if (now < state.nextSetWebhookAt) {
+    throw new ApiFailure(429, 'Too Many Requests: retry after 1', { retry_after: 1 });
+  }
+  state.nextSetWebhookAt = now + state.setWebhookIntervalMs;
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -125,11 +148,15 @@ function setWebhook(state: WebhookState, params: Params): Answer {
   if (secret !== '' && !SECRET_TOKEN.test(secret)) throw badRequest('secret token contains unallowed characters');
   const maxConnections = clampedIntParam(params, 'max_connections', 40, 1, 100);
   const ipAddress = stringParam(params, 'ip_address') || undefined;
-  const hasCustomCertificate = params.certificate !== undefined && params.certificate !== '';
+  const certificate = params.certificate;
+  const hasCustomCertificate = isUploadedFile(certificate);
+  const ca = hasCustomCertificate ? fileContent(certificate) : undefined;
   setAllowedUpdates(state, params);
-  if (boolParam(params, 'drop_pending_updates')) state.queue.clear();
+  const drop = boolParam(params, 'drop_pending_updates');
+  if (drop) state.queue.clear();
   const current = state.webhook;
   if (
+    !drop &&
     current &&
     current.url === url &&
     current.maxConnections === maxConnections &&
@@ -143,15 +170,22 @@ function setWebhook(state: WebhookState, params: Params): Answer {
     url,
     secretToken: secret || undefined,
     maxConnections,
-    allowedUpdates: state.allowedUpdatesList,
     hasCustomCertificate,
     ipAddress,
+    ca,
   };
   state.webhook = config;
   state.poll?.conflict(BY_SET_WEBHOOK);
   state.deliverer.resetErrors();
   state.deliverer.start(config);
   return { result: true, description: 'Webhook was set' };
+}
+
+/** The webhook's IP address as getWebhookInfo shows it: the host when it is an IP, else unresolved. */
+function ipOf(url: string): string {
+  const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+  if (host === 'localhost') return '127.0.0.1';
+  return isIP(host) ? host : '<unknown>';
 }
 
 function getWebhookInfo(state: WebhookState): Answer {
@@ -161,14 +195,15 @@ function getWebhookInfo(state: WebhookState): Answer {
     has_custom_certificate: webhook?.hasCustomCertificate ?? false,
     pending_update_count: state.queue.pending(state.clock.now()).length,
   };
-  if (webhook) info.ip_address = webhook.ipAddress ?? '127.0.0.1';
+  if (webhook) info.ip_address = webhook.ipAddress ?? ipOf(webhook.url);
   if (deliverer.lastErrorDate !== undefined) {
     info.last_error_date = deliverer.lastErrorDate;
     info.last_error_message = deliverer.lastErrorMessage ?? '';
   }
   if (webhook) info.max_connections = webhook.maxConnections;
-  if (state.allowedUpdatesList && state.allowedUpdatesList.length > 0) {
-    (info as { allowed_updates?: string[] }).allowed_updates = [...state.allowed];
+  const allowed = state.allowed;
+  if (allowed.size !== DEFAULT_ALLOWED_UPDATES.size || [...allowed].some((t) => !DEFAULT_ALLOWED_UPDATES.has(t))) {
+    (info as { allowed_updates?: string[] }).allowed_updates = UPDATE_TYPES.filter((t) => allowed.has(t));
   }
   return { result: info };
 }

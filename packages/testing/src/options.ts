@@ -38,6 +38,13 @@ export interface BotApiEmulatorOptions {
   readonly firstUpdateId?: number | undefined;
   /** How many requests and webhook deliveries the logs keep (oldest dropped first). @defaultValue `10000` */
   readonly logLimit?: number | undefined;
+  /**
+   * Like Telegram, `setWebhook` with a URL answers `429 Too Many Requests: retry after 1` when
+   * called again within this many clock milliseconds; `0` turns the limit off. @defaultValue `1000`
+   */
+  readonly setWebhookIntervalMs?: number | undefined;
+  /** Cancels the start: `createBotApiEmulator` rejects with the signal's reason and frees the port. */
+  readonly signal?: AbortSignal | undefined;
 }
 
 export interface ResolvedOptions {
@@ -51,6 +58,7 @@ export interface ResolvedOptions {
   lifetimes: Record<UpdateType, number>;
   firstUpdateId: number;
   logLimit: number;
+  setWebhookIntervalMs: number;
 }
 
 export const DEFAULT_TOKEN = '123456789:AAEmulatorTestTokenForBotkit_0123456';
@@ -93,6 +101,10 @@ export function resolveOptions(options: BotApiEmulatorOptions = {}): ResolvedOpt
     lifetimes[type as UpdateType] = positive(`updateLifetimesMs.${type}`, ms, 0);
   }
   const logLimit = positive('logLimit', options.logLimit, 10_000);
+  const setWebhookIntervalMs = options.setWebhookIntervalMs ?? 1000;
+  if (!(Number.isFinite(setWebhookIntervalMs) && setWebhookIntervalMs >= 0)) {
+    throw new TypeError(`Expected setWebhookIntervalMs >= 0, got ${String(setWebhookIntervalMs)}`);
+  }
   const botId = Number(token.split(':')[0]);
   const botInfo: UserFromGetMe = {
     id: botId,
@@ -117,5 +129,6 @@ export function resolveOptions(options: BotApiEmulatorOptions = {}): ResolvedOpt
     lifetimes,
     firstUpdateId,
     logLimit,
+    setWebhookIntervalMs,
   };
 }

@@ -23,6 +23,14 @@ export interface UploadedFile {
 export type Params = Record<string, unknown>;
 
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
+/** Uploads up to this size keep their bytes (a webhook's self-signed certificate); larger ones only metadata. */
+const KEEP_CONTENT_BYTES = 64 * 1024;
+const contents = new WeakMap<UploadedFile, Buffer>();
+
+/** The bytes of a small upload (see `KEEP_CONTENT_BYTES`). */
+export function fileContent(file: UploadedFile): Buffer | undefined {
+  return contents.get(file);
+}
 
 async function readBody(req: IncomingMessage, signal: AbortSignal): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -63,14 +71,26 @@ export async function readParams(req: IncomingMessage, url: URL, signal: AbortSi
       throw badRequest("can't parse multipart/form-data request");
     }
     for (const [key, value] of form) {
-      params[key] =
-        typeof value === 'string'
-          ? value
-          : ({
-              name: value.name || 'file',
-              size: value.size,
-              type: value.type || 'application/octet-stream',
-            } satisfies UploadedFile);
+      if (typeof value === 'string') {
+        params[key] = value;
+        continue;
+      }
+      const file: UploadedFile = {
+        name: value.name || 'file',
+        size: value.size,
+        type: value.type || 'application/octet-stream',
+      };
+      if (value.size <= KEEP_CONTENT_BYTES) contents.set(file, Buffer.from(await value.arrayBuffer()));
+      params[key] = file;
+    }
+    // `document: "attach://<name>"` refers to the file part `<name>` (grammY sends files so).
+    for (const [key, value] of Object.entries(params)) {
+      if (typeof value !== 'string' || !value.startsWith('attach://')) continue;
+      const part = value.slice('attach://'.length);
+      if (isUploadedFile(params[part])) {
+        params[key] = params[part];
+        delete params[part];
+      }
     }
     return params;
   }

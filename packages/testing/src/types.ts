@@ -2,7 +2,6 @@ import type { Clock } from '@botkit/core';
 import type { CallbackQuery, Chat, Message, Update, User, UserFromGetMe, WebhookInfo } from '@grammyjs/types';
 import type { CallbackAnswer } from './chats.js';
 import type { EmulatorFaults } from './faults.js';
-import type { Params } from './params.js';
 import type { WebhookDelivery } from './webhook.js';
 
 /**
@@ -19,13 +18,13 @@ export interface RecordedRequest {
   /** The Bot API method as the client spelled it (`getUpdates`). */
   readonly method: string;
   /** Parameters from query string and body; uploaded files appear as `{ name, size, type }`. */
-  readonly params: Readonly<Params>;
+  readonly params: Readonly<Record<string, unknown>>;
   /** Clock time (epoch ms) the request arrived. */
   readonly at: number;
   /** HTTP status sent back; undefined while pending or when the connection was dropped. */
-  status: number | undefined;
+  readonly status: number | undefined;
   /** The kind of injected fault that hit this call, if any. */
-  fault: 'error' | 'drop' | 'delay' | undefined;
+  readonly fault: 'error' | 'drop' | 'delay' | undefined;
 }
 
 /**
@@ -116,7 +115,7 @@ export interface BotApiEmulator {
    * @param chatId - chat id (positive: private chat with that user)
    * @param text - message text
    * @param options - author and chat
-   * @returns the user's message (queued as a `message` update)
+   * @returns the user's message (queued as a `message` update unless `allowed_updates` excludes messages)
    */
   sendMessage(chatId: number, text: string, options?: UserMessageOptions): Message;
   /**
@@ -133,7 +132,8 @@ export interface BotApiEmulator {
   /** The bot's answers to callback queries. */
   readonly callbackAnswers: readonly CallbackAnswer[];
   /**
-   * Resolves with the first message the bot sent (already, or later) that matches.
+   * Resolves with the first message the bot sent (already, or later) that matches, in its
+   * current state: an edit that makes a message match resolves it too.
    *
    * @param predicate - which message to wait for. @defaultValue any
    * @param options - wall-clock time limit and signal

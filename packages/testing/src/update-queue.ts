@@ -89,15 +89,24 @@ export function updateTypeOf(update: object): UpdateType | undefined {
   return undefined;
 }
 
+/** The default set of allowed update types. */
+export const DEFAULT_ALLOWED_UPDATES: ReadonlySet<string> = new Set(
+  UPDATE_TYPES.filter((type) => !OPT_IN_TYPES.has(type)),
+);
+
 /**
- * Resolves `allowed_updates` as the real server does: unknown names are ignored, and an empty
- * list means the default set (every type except `chat_member`, `message_reaction`,
- * `message_reaction_count`).
+ * Resolves `allowed_updates` as the official server does: names match in any case, unknown
+ * names are ignored, and a list with no known name (or an empty list) means the default set
+ * (every type except `chat_member`, `message_reaction`, `message_reaction_count`). Returns
+ * undefined when the value does not change the setting (absent, not a list, or a list with a
+ * non-string item).
  */
-export function resolveAllowedUpdates(list: readonly string[] | undefined): Set<string> {
-  const known = (list ?? []).filter((name) => (UPDATE_TYPES as readonly string[]).includes(name));
-  if (known.length > 0) return new Set(known);
-  return new Set(UPDATE_TYPES.filter((type) => !OPT_IN_TYPES.has(type)));
+export function resolveAllowedUpdates(value: unknown): Set<string> | undefined {
+  if (!Array.isArray(value)) return undefined;
+  if (value.some((item) => typeof item !== 'string')) return undefined;
+  const wanted = new Set((value as string[]).map((name) => name.toLowerCase()));
+  const known = UPDATE_TYPES.filter((type) => wanted.has(type));
+  return new Set(known.length > 0 ? known : DEFAULT_ALLOWED_UPDATES);
 }
 
 interface Keyed {
@@ -121,6 +130,9 @@ export function orderingKeyOf(update: Update, type: UpdateType | undefined, fall
   if (payload.user?.id !== undefined) return `user:${payload.user.id}`;
   return `unique:${fallback}`;
 }
+
+/** How far past the next update id an offset may be before the server ignores it. */
+const FUTURE_OFFSET_SLACK = 10;
 
 /** One update waiting at "Telegram". */
 export interface StoredUpdate {
@@ -202,21 +214,24 @@ export class UpdateQueue {
   }
 
   /**
-   * Resolves a `getUpdates` offset: positive confirms lower ids; negative keeps only the last
-   * `-offset` updates; 0 confirms nothing. Returns the lowest id to return.
+   * Resolves a `getUpdates` offset like the official server: a positive offset confirms (forgets)
+   * every lower id; a negative one counts from the end (`next id + offset`) and forgets every
+   * earlier update; 0 starts at the oldest pending update. An offset more than 10 past the next
+   * id is "in the future": it confirms nothing and reads from the oldest pending update.
+   * Returns the lowest id to return.
    */
   applyOffset(offset: number, now: number): number {
     this.purgeExpired(now);
-    if (offset > 0) {
-      this.confirmBelow(offset);
-      return offset;
+    const head = this.#items[0]?.id ?? this.#nextId;
+    let from = offset;
+    if (offset <= 0) {
+      if (offset < 0 && this.#items.length > 0) from = this.#nextId + offset;
+      if (from < head) from = head;
+    } else if (offset > this.#nextId + FUTURE_OFFSET_SLACK) {
+      from = head;
     }
-    if (offset < 0) {
-      const keep = -offset;
-      if (this.#items.length > keep) this.#items = this.#items.slice(this.#items.length - keep);
-      return this.#items[0]?.id ?? this.#nextId;
-    }
-    return 0;
+    this.confirmBelow(from);
+    return from;
   }
 
   /** Up to `limit` pending updates with `id >= from`. */

@@ -8,10 +8,10 @@ export interface WebhookConfig {
   readonly url: string;
   readonly secretToken: string | undefined;
   readonly maxConnections: number;
-  /** As given (undefined when never given); the effective filter lives in the emulator. */
-  readonly allowedUpdates: readonly string[] | undefined;
   readonly hasCustomCertificate: boolean;
   readonly ipAddress: string | undefined;
+  /** The self-signed certificate uploaded with setWebhook: trusted for https deliveries. */
+  readonly ca: Buffer | undefined;
 }
 
 /**
@@ -59,8 +59,8 @@ export interface WebhookDelivererDeps {
   /** A method the webhook answered with (webhook reply). */
   onReply: (method: string, params: Record<string, unknown>) => void;
   record: (delivery: WebhookDelivery) => void;
-  /** Called whenever the pending queue changed (delivered or dropped). */
-  onChange: () => void;
+  /** The webhook answered 410 Gone for longer than 23 h: the server deletes the webhook. */
+  onGone: () => void;
 }
 
 interface PostResult {
@@ -73,6 +73,7 @@ interface PostResult {
 }
 
 const SUCCESS_WINDOW_MS = 10_000;
+const GONE_CLOSES_AFTER_MS = 23 * 3600_000;
 const MAX_RETRY_AFTER_SECONDS = 3600;
 const READ_TIMEOUT = 'Read timeout expired';
 const FORBIDDEN_REPLY_METHODS = new Set(['deletewebhook', 'setwebhook', 'close', 'logout']);
@@ -95,6 +96,9 @@ function describeNetworkError(error: unknown): string {
     case 'EHOSTUNREACH':
       return 'No route to host';
     default:
+      if (typeof code === 'string' && /CERT|SELF_SIGNED|TLS|SSL/.test(code)) {
+        return 'SSL error {error:0A000086:SSL routines::certificate verify failed}';
+      }
       return 'Webhook connection closed';
   }
 }
@@ -113,6 +117,7 @@ export class WebhookDeliverer {
   #immediate: NodeJS.Immediate | undefined;
   readonly #inFlight = new Map<number, { abort: () => void }>();
   #lastSuccessAt = Number.NEGATIVE_INFINITY;
+  #first410At: number | undefined;
   lastErrorDate: number | undefined;
   lastErrorMessage: string | undefined;
 
@@ -129,6 +134,7 @@ export class WebhookDeliverer {
     this.stop();
     this.#config = config;
     this.#lastSuccessAt = Number.NEGATIVE_INFINITY;
+    this.#first410At = undefined;
     this.pump();
   }
 
@@ -213,12 +219,12 @@ export class WebhookDeliverer {
       if (generation !== this.#generation) return;
       this.#inFlight.delete(update.id);
       update.inFlight = false;
-      this.#finish(config, update, attempt, startedAt, result);
+      this.#finish(update, attempt, startedAt, result);
       this.wake();
     });
   }
 
-  #finish(config: WebhookConfig, update: StoredUpdate, attempt: number, startedAt: number, r: PostResult): void {
+  #finish(update: StoredUpdate, attempt: number, startedAt: number, r: PostResult): void {
     const { clock, queue } = this.#deps;
     const now = clock.now();
     const ok = r.statusCode !== undefined && r.statusCode >= 200 && r.statusCode <= 299;
@@ -227,8 +233,8 @@ export class WebhookDeliverer {
       this.#lastSuccessAt = now;
       queue.forget(update.id);
       this.#deps.record({ updateId: update.id, attempt, startedAt, finishedAt: now, ok, statusCode: r.statusCode });
+      this.#first410At = undefined;
       this.#reply(r);
-      this.#deps.onChange();
       return;
     }
     const error = r.error ?? `Wrong response from the webhook: ${r.statusCode} ${r.statusMessage ?? ''}`.trimEnd();
@@ -257,14 +263,19 @@ export class WebhookDeliverer {
     if (now + effective * 1000 > update.expiresAt) {
       queue.forget(update.id);
       this.#deps.record({ ...base, dropped: true });
-      this.#deps.onChange();
-      return;
+    } else {
+      update.delaySeconds = nextDelay;
+      update.failCount++;
+      update.wakeupAt = now + effective * 1000;
+      this.#deps.record({ ...base, nextAttemptAt: update.wakeupAt });
     }
-    update.delaySeconds = nextDelay;
-    update.failCount++;
-    update.wakeupAt = now + effective * 1000;
-    this.#deps.record({ ...base, nextAttemptAt: update.wakeupAt });
-    void config;
+    // 410 Gone answered for longer than 23 h makes the server delete the webhook.
+    if (r.statusCode === 410) {
+      this.#first410At ??= now;
+      if (now > this.#first410At + GONE_CLOSES_AFTER_MS) this.#deps.onGone();
+    } else if (r.statusCode !== undefined) {
+      this.#first410At = undefined;
+    }
   }
 
   #reply(r: PostResult): void {
@@ -319,22 +330,26 @@ export class WebhookDeliverer {
         clock.clearTimeout(timer);
         resolve(result);
       };
-      const request = transport.request(url, { method: 'POST', headers, agent: false, auth: undefined }, (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('error', (error) => finish({ error: describeNetworkError(error) }));
-        response.on('end', () => {
-          const retryHeader = response.headers['retry-after'];
-          const retryAfter = retryHeader !== undefined ? Number.parseInt(String(retryHeader), 10) : undefined;
-          finish({
-            statusCode: response.statusCode ?? 0,
-            statusMessage: response.statusMessage ?? http.STATUS_CODES[response.statusCode ?? 0] ?? '',
-            ...(retryAfter !== undefined && Number.isFinite(retryAfter) ? { retryAfter } : {}),
-            body: Buffer.concat(chunks).toString('utf8'),
-            contentType: String(response.headers['content-type'] ?? ''),
+      const request = transport.request(
+        url,
+        { method: 'POST', headers, agent: false, ...(config.ca ? { ca: config.ca } : {}) },
+        (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('error', (error) => finish({ error: describeNetworkError(error) }));
+          response.on('end', () => {
+            const retryHeader = response.headers['retry-after'];
+            const retryAfter = retryHeader !== undefined ? Number.parseInt(String(retryHeader), 10) : undefined;
+            finish({
+              statusCode: response.statusCode ?? 0,
+              statusMessage: response.statusMessage ?? http.STATUS_CODES[response.statusCode ?? 0] ?? '',
+              ...(retryAfter !== undefined && Number.isFinite(retryAfter) ? { retryAfter } : {}),
+              body: Buffer.concat(chunks).toString('utf8'),
+              contentType: String(response.headers['content-type'] ?? ''),
+            });
           });
-        });
-      });
+        },
+      );
       const timer = clock.setTimeout(() => {
         finish({ error: READ_TIMEOUT });
         request.destroy();

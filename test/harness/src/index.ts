@@ -4,5 +4,13 @@
  * and restarted on the same port, and is killed when the test process exits.
  */
 export { type PostgresServer, type StartPostgresOptions, startPostgres } from './postgres.js';
-export { type RedisServer, type ServerHandle, type StartRedisOptions, startRedis } from './redis.js';
-export { freePort, isListening, MissingBinaryError, pgBinDir, waitFor, which } from './util.js';
+export { type RedisServer, type StartRedisOptions, startRedis } from './redis.js';
+export {
+  freePort,
+  isListening,
+  MissingBinaryError,
+  pgBinDir,
+  type ServerHandle,
+  waitFor,
+  which,
+} from './util.js';

@@ -4,8 +4,17 @@ import { chownSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import type { ServerHandle } from './redis.js';
-import { exited, freePort, pgBinDir, spawnTracked, tailOutput, unprivilegedIds, waitFor } from './util.js';
+import {
+  exited,
+  freePort,
+  pgBinDir,
+  type ServerHandle,
+  serverHandle,
+  spawnTracked,
+  tailOutput,
+  unprivilegedIds,
+  waitFor,
+} from './util.js';
 
 /** A real PostgreSQL server on 127.0.0.1 with password (SCRAM) authentication over TCP. */
 export interface PostgresServer extends ServerHandle {
@@ -183,9 +192,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   };
 
   await launch();
-  const handle: PostgresServer = {
-    host: '127.0.0.1',
-    port,
+  const fields: Omit<PostgresServer, keyof ServerHandle> = {
     user: 'postgres',
     password: tpl.password,
     database: 'postgres',
@@ -194,12 +201,6 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     majorVersion: major,
     connection,
     urlFor,
-    get pid() {
-      return child?.pid;
-    },
-    get running() {
-      return !!child && child.exitCode === null && child.signalCode === null;
-    },
     async createDatabase(name) {
       const client = new pg.Client(connection());
       await client.connect();
@@ -210,17 +211,6 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
       }
       return urlFor(name);
     },
-    stop: () => stopWith('SIGINT'),
-    kill: () => stopWith('SIGKILL'),
-    async restart() {
-      await stopWith('SIGINT');
-      await launch();
-    },
-    async cleanup() {
-      await stopWith('SIGKILL');
-      rmSync(dir, { recursive: true, force: true });
-    },
-    [Symbol.asyncDispose]: () => handle.cleanup(),
   };
-  return handle;
+  return serverHandle(fields, { port, dir, graceful: 'SIGINT', child: () => child, launch, stopWith });
 }

@@ -1,30 +1,19 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { exited, freePort, MissingBinaryError, rawRequest, spawnTracked, tailOutput, waitFor, which } from './util.js';
-
-/** A running real server started by the harness. */
-export interface ServerHandle {
-  /** Always `127.0.0.1`. */
-  readonly host: string;
-  /** The TCP port (stable across `restart()`). */
-  readonly port: number;
-  /** The server's current pid (changes on restart). */
-  readonly pid: number | undefined;
-  /** Whether the server process is running. */
-  readonly running: boolean;
-  /** Graceful stop (SIGTERM); the data directory is kept for restart(). */
-  stop(): Promise<void>;
-  /** SIGKILL the server (chaos tests); the data directory is kept for restart(). */
-  kill(): Promise<void>;
-  /** Starts the server again on the same port and data directory (after stop/kill, or from running). */
-  restart(): Promise<void>;
-  /** Stops the server if running and deletes its temporary directory. */
-  cleanup(): Promise<void>;
-  /** Same as cleanup(), for `await using`. */
-  [Symbol.asyncDispose](): Promise<void>;
-}
+import {
+  exited,
+  freePort,
+  MissingBinaryError,
+  rawRequest,
+  spawnTracked,
+  tailOutput,
+  waitFor,
+  which,
+  type ServerHandle,
+  serverHandle,
+} from './util.js';
 
 /** A real redis-server on 127.0.0.1. */
 export interface RedisServer extends ServerHandle {
@@ -92,27 +81,8 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
   };
 
   await launch();
-  const handle: RedisServer = {
-    host: '127.0.0.1',
-    port,
-    url: `redis://127.0.0.1:${port}`,
-    get pid() {
-      return child?.pid;
-    },
-    get running() {
-      return !!child && child.exitCode === null && child.signalCode === null;
-    },
-    stop: () => stopWith('SIGTERM'),
-    kill: () => stopWith('SIGKILL'),
-    async restart() {
-      await stopWith('SIGTERM');
-      await launch();
-    },
-    async cleanup() {
-      await stopWith('SIGKILL');
-      rmSync(dir, { recursive: true, force: true });
-    },
-    [Symbol.asyncDispose]: () => handle.cleanup(),
-  };
-  return handle;
+  return serverHandle(
+    { url: `redis://127.0.0.1:${port}` },
+    { port, dir, graceful: 'SIGTERM', child: () => child, launch, stopWith },
+  );
 }

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 
 /** Error thrown when a binary the tests need is not installed; says what to install. */
@@ -151,4 +151,68 @@ export function unprivilegedIds(): { uid: number; gid: number } | undefined {
   } catch {
     return { uid: 65534, gid: 65534 };
   }
+}
+
+/** A running real server started by the harness. */
+export interface ServerHandle {
+  /** Always `127.0.0.1`. */
+  readonly host: string;
+  /** The TCP port (stable across `restart()`). */
+  readonly port: number;
+  /** The server's current pid (changes on restart). */
+  readonly pid: number | undefined;
+  /** Whether the server process is running. */
+  readonly running: boolean;
+  /** Graceful stop; the data directory is kept for restart(). */
+  stop(): Promise<void>;
+  /** SIGKILL the server (chaos tests); the data directory is kept for restart(). */
+  kill(): Promise<void>;
+  /** Starts the server again on the same port and data directory (after stop/kill, or from running). */
+  restart(): Promise<void>;
+  /** Stops the server if running and deletes its temporary directory. */
+  cleanup(): Promise<void>;
+  /** Same as cleanup(), for `await using`. */
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** How a server process is started and stopped, for {@link serverHandle}. */
+export interface ServerControls {
+  port: number;
+  /** Temporary directory removed by cleanup(). */
+  dir: string;
+  /** The signal of a graceful stop. */
+  graceful: NodeJS.Signals;
+  child(): ChildProcess | undefined;
+  launch(): Promise<void>;
+  stopWith(signal: NodeJS.Signals): Promise<void>;
+}
+
+/** Adds the common {@link ServerHandle} lifecycle to a server's own fields. */
+export function serverHandle<T extends object>(fields: T, c: ServerControls): T & ServerHandle {
+  const handle = Object.assign(fields, {
+    host: '127.0.0.1',
+    port: c.port,
+    stop: () => c.stopWith(c.graceful),
+    kill: () => c.stopWith('SIGKILL'),
+    async restart() {
+      await c.stopWith(c.graceful);
+      await c.launch();
+    },
+    async cleanup() {
+      await c.stopWith('SIGKILL');
+      rmSync(c.dir, { recursive: true, force: true });
+    },
+    [Symbol.asyncDispose]: () => handle.cleanup(),
+  });
+  Object.defineProperties(handle, {
+    pid: { get: () => c.child()?.pid, enumerable: true },
+    running: {
+      get: () => {
+        const child = c.child();
+        return !!child && child.exitCode === null && child.signalCode === null;
+      },
+      enumerable: true,
+    },
+  });
+  return handle as T & ServerHandle;
 }
