@@ -95,10 +95,10 @@ describe('three replicas sharing a real Redis lease (real processes, real timers
         return modes.at(-1)?.to === 'polling';
       });
       const victim = round % 3 === 2 || !leader ? list[round % list.length]! : leader;
-      const killedAt = Date.now();
       const before = emulator.requests.length;
       victim.child.kill('SIGKILL');
       await victim.exited;
+      const killedAt = Date.now(); // the process is gone: any later getUpdates is another replica's
       alive.delete(victim);
       if (victim === leader) {
         // Takeover: the next getUpdates is made by a new leader.
