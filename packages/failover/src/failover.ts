@@ -344,6 +344,8 @@ class FailoverImpl extends EventEmitter<FailoverEvents> implements Failover {
       if (signal?.aborted) return;
       if (isBotkitError(error, TelegramErrorCode.Unauthorized)) throw error;
       this.#report(this.#wrap(error, 'getWebhookInfo failed'));
+      this.#schedule(Math.max(this.#checkIntervalMs(), retryAfter(error)), () => this.#check());
+      return;
     }
     this.#schedule(this.#checkIntervalMs(), () => this.#check());
   }
@@ -370,7 +372,7 @@ class FailoverImpl extends EventEmitter<FailoverEvents> implements Failover {
       if (signal?.aborted) return;
       if (isBotkitError(error, TelegramErrorCode.Unauthorized)) throw error;
       this.#report(this.#wrap(error, 'deleteWebhook failed; will retry', FailoverErrorCode.SwitchFailed));
-      this.#schedule(this.#checkIntervalMs(), () => this.#check());
+      this.#schedule(Math.max(this.#checkIntervalMs(), retryAfter(error)), () => this.#check());
       return;
     }
     const now = this.#clock.now();
@@ -397,7 +399,7 @@ class FailoverImpl extends EventEmitter<FailoverEvents> implements Failover {
       if (isBotkitError(error, TelegramErrorCode.Unauthorized)) throw error;
       this.#report(this.#wrap(error, 'setWebhook failed; staying on polling', FailoverErrorCode.SwitchFailed));
       this.#poller.start();
-      this.#schedule(this.#o.intervalMs, () => this.#toWebhook());
+      this.#schedule(Math.max(this.#o.intervalMs, retryAfter(error)), () => this.#toWebhook());
       return;
     }
     const now = this.#clock.now();
@@ -521,6 +523,12 @@ class FailoverImpl extends EventEmitter<FailoverEvents> implements Failover {
       },
     };
   }
+}
+
+/** Telegram's `retry_after` (429) in ms, or 0. */
+function retryAfter(error: unknown): number {
+  const ms = (error as { retryAfterMs?: unknown } | null)?.retryAfterMs;
+  return typeof ms === 'number' && ms > 0 ? ms : 0;
 }
 
 /**

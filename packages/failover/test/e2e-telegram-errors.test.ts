@@ -87,4 +87,20 @@ describe('Telegram errors while polling (emulator, test clock)', () => {
     expect(r.emulator.requests.some((q) => q.method === 'setWebhook' && q.params.drop_pending_updates)).toBe(false);
     expect(r.emulator.requests.some((q) => q.method === 'getUpdates' && Number(q.params.offset) < 0)).toBe(false);
   });
+
+  it('429 on getWebhookInfo: the next check waits retry_after', async () => {
+    const r = await createRig('grammy');
+    rigs.push(r);
+    await startRig(r);
+    r.emulator.faults.inject('getWebhookInfo', { kind: 'error', errorCode: 429, retryAfterSeconds: 45 }, { times: 1 });
+    await r.until(() => r.emulator.requests.some((q) => q.method === 'getWebhookInfo' && q.status === 429), '429');
+    const failedAt = r.emulator.requests.find((q) => q.method === 'getWebhookInfo' && q.status === 429)!.at;
+    await r.until(
+      () => r.emulator.requests.some((q) => q.method === 'getWebhookInfo' && q.at > failedAt),
+      'next check',
+    );
+    const next = r.emulator.requests.find((q) => q.method === 'getWebhookInfo' && q.at > failedAt)!;
+    expect(next.at - failedAt).toBeGreaterThanOrEqual(45_000);
+    expect(r.errors.map((e) => e.code)).toContain(FailoverErrorCode.TelegramFailed);
+  });
 });
