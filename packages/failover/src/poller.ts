@@ -56,6 +56,11 @@ export class Poller {
   start(): void {
     if (this.#loop) return;
     this.#stopping = false;
+    // Start without an offset: after a webhook period a remembered offset means nothing, and since
+    // update_id may restart at a random (lower) value, a stale high offset would confirm, i.e.
+    // drop, updates never seen.
+    this.#offset = undefined;
+    this.#confirmed = undefined;
     this.#controller = new AbortController();
     const signal = this.#controller.signal;
     this.#loop = this.#run(signal).finally(() => {

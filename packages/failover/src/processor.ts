@@ -43,6 +43,7 @@ export class UpdateProcessor {
   readonly #inFlight = new Set<Promise<unknown>>();
   #init: Promise<void> | undefined;
   #closed = false;
+  #initDone = false;
 
   constructor(adapter: UpdateAdapter, dedupe: DedupeStore, hooks: ProcessorHooks, logger: Logger, clock: Clock) {
     this.#clock = clock;
@@ -103,7 +104,10 @@ export class UpdateProcessor {
     const info: UpdateInfo = { updateId, source };
     if (this.#closed) return 'unavailable';
     try {
-      await this.init(new AbortController().signal);
+      if (!this.#initDone) {
+        await this.init(new AbortController().signal);
+        this.#initDone = true;
+      }
     } catch (cause) {
       this.#hooks.error(
         new FailoverError(FailoverErrorCode.HandlerFailed, `The bot could not be initialised for update ${updateId}`, {
