@@ -15,6 +15,7 @@ import { EventEmitter } from 'eventemitter3';
 import { toAdapter, type UpdateAdapter } from './adapters.js';
 import { createWebhookDetector, type WebhookDetector } from './detection.js';
 import { FailoverError, FailoverErrorCode, type FailoverErrorCodeValue } from './errors.js';
+import { selfProbe } from './self-probe.js';
 import { createSwitchPolicy, type SwitchPolicy } from './policy.js';
 import { Poller } from './poller.js';
 import { UpdateProcessor, type UpdateInfo } from './processor.js';
@@ -335,7 +336,15 @@ class FailoverImpl extends EventEmitter<FailoverEvents> implements Failover {
         );
       } else if (verdict.status === 'unhealthy') {
         const now = this.#clock.now();
-        if (verdict.shouldSwitch || this.#policy.inProbation(now)) {
+        if (this.#o.selfProbe && (await this.#reachableFromHere())) {
+          this.#detector.reset();
+          this.#report(
+            new FailoverError(
+              FailoverErrorCode.WebhookAppError,
+              `Telegram reports the webhook unreachable but the self-probe reached it: ${redact(verdict.reason, [this.#o.token, this.#o.secretToken])}`,
+            ),
+          );
+        } else if (verdict.shouldSwitch || this.#policy.inProbation(now)) {
           await this.#toPolling(redact(verdict.reason, [this.#o.token, this.#o.secretToken]));
           return;
         }
@@ -358,6 +367,10 @@ class FailoverImpl extends EventEmitter<FailoverEvents> implements Failover {
   #reachedRecently(): boolean {
     const at = this.#lastRedeliveryAt;
     return !(at > this.#lastSwitchAt && this.#clock.now() - at <= 2 * this.#o.intervalMs);
+  }
+
+  #reachableFromHere(): Promise<boolean> {
+    return selfProbe(this.#o.url, this.#o.secretToken, this.#o.selfProbeTimeoutMs, this.#clock);
   }
 
   #checkIntervalMs(): number {

@@ -81,6 +81,15 @@ export interface FailoverDetectionOptions {
   failuresToSwitch?: number | undefined;
   /** Check interval during probation after a return to the webhook. @defaultValue `min(intervalMs, 5000)` */
   probationIntervalMs?: number | undefined;
+  /**
+   * Before counting an unhealthy check, GET the public webhook URL from here: if one of our
+   * endpoints answers (it proves knowing the secret with an HMAC of a random challenge), the check
+   * does not count. Catches a Telegram-side report that does not match reality, at the cost of
+   * not failing over when only Telegram's network path is broken. @defaultValue `false`
+   */
+  selfProbe?: boolean | undefined;
+  /** Time limit of the self-probe. @defaultValue `5000` */
+  selfProbeTimeoutMs?: number | undefined;
 }
 
 /**
@@ -159,6 +168,8 @@ export interface ValidatedOptions {
   intervalMs: number;
   failuresToSwitch: number;
   probationCheckMs: number;
+  selfProbe: boolean;
+  selfProbeTimeoutMs: number;
   switching: SwitchPolicyOptions;
   pollTimeoutSeconds: number;
   pollLimit: number;
@@ -246,6 +257,8 @@ export function validateOptions(options: FailoverOptions): ValidatedOptions {
       Math.min(intervalMs, 5000),
       1,
     ),
+    selfProbe: options.detection?.selfProbe === true,
+    selfProbeTimeoutMs: int('detection.selfProbeTimeoutMs', options.detection?.selfProbeTimeoutMs, 5000, 1),
     switching: options.switching ?? {},
     pollTimeoutSeconds: int('polling.timeoutSeconds', options.polling?.timeoutSeconds, 30, 0, 50),
     pollLimit: int('polling.limit', options.polling?.limit, 100, 1, 100),

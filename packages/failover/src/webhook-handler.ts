@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Clock, systemClock, type Update } from '@botkit/core';
+import { PROBE_HEADER, PROBE_PARAM, probeProof } from './self-probe.js';
 
 /** What the webhook endpoint does when the bot's handler runs longer than `handlerTimeoutMs`. */
 export type HandlerTimeoutAction = 'respond' | 'fail';
@@ -30,6 +31,13 @@ function reply(res: ServerResponse, status: number, extraHeaders: Record<string,
   res.end(status === 200 ? '' : `${status}\n`);
 }
 
+function probeChallenge(url: string | undefined): string | undefined {
+  const query = (url ?? '').split('?')[1];
+  if (!query) return undefined;
+  const challenge = new URLSearchParams(query).get(PROBE_PARAM);
+  return challenge && /^[0-9a-f]{32}$/.test(challenge) ? challenge : undefined;
+}
+
 function isUpdate(value: unknown): value is Update {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
   const id = (value as { update_id?: unknown }).update_id;
@@ -54,7 +62,10 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookReq
     }
     if (req.method !== 'POST') {
       req.resume();
-      return reply(res, 405, { allow: 'POST' });
+      // A self-probe: prove we hold the secret (HMAC of its challenge) without revealing it.
+      const challenge = req.method === 'GET' ? probeChallenge(req.url) : undefined;
+      const proof = challenge ? { [PROBE_HEADER]: probeProof(options.secretToken, challenge) } : {};
+      return reply(res, 405, { allow: 'POST', ...proof });
     }
     const header = req.headers['x-telegram-bot-api-secret-token'];
     const given = typeof header === 'string' ? header : '';

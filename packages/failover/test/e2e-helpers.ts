@@ -76,14 +76,14 @@ export async function createRig(
   let lossy = false;
   const proxy = await listen((req, res) => {
     const upstream = request(`${server.url}${req.url}`, { method: req.method, headers: req.headers }, (up) => {
-      up.resume();
-      up.on('end', () => {
-        if (lossy) {
-          res.writeHead(502).end('Bad Gateway');
-        } else {
-          res.writeHead(up.statusCode ?? 500).end();
-        }
-      });
+      if (lossy) {
+        // The request reached the bot; the answer is lost on the way back.
+        up.resume();
+        up.on('end', () => res.writeHead(502).end('Bad Gateway'));
+      } else {
+        res.writeHead(up.statusCode ?? 500, up.headers);
+        up.pipe(res);
+      }
     });
     upstream.on('error', () => res.writeHead(502).end());
     req.pipe(upstream);
