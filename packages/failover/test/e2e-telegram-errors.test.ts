@@ -4,6 +4,7 @@ import { createRig, type Rig, startRig } from './e2e-helpers.js';
 import { SECRET } from './helpers.js';
 
 const rigs: Rig[] = [];
+const list = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v);
 afterEach(async () => {
   while (rigs.length) await rigs.pop()?.close();
 });
@@ -102,5 +103,49 @@ describe('Telegram errors while polling (emulator, test clock)', () => {
     const next = r.emulator.requests.find((q) => q.method === 'getWebhookInfo' && q.at > failedAt)!;
     expect(next.at - failedAt).toBeGreaterThanOrEqual(45_000);
     expect(r.errors.map((e) => e.code)).toContain(FailoverErrorCode.TelegramFailed);
+  });
+
+  it('passes allowed_updates and the secret to setWebhook and allowed_updates to getUpdates; never drops pending updates', async () => {
+    const r = await createRig('grammy', { allowedUpdates: ['message', 'callback_query'] });
+    rigs.push(r);
+    await startRig(r);
+    r.emulator.faults.webhookUnreachable();
+    const traffic = () => {
+      r.emulator.sendMessage(1, 'x');
+      r.clock.setTimeout(traffic, 1000);
+    };
+    traffic();
+    await r.until(() => r.failover.mode === 'polling', 'fall-back');
+    await r.until(() => r.emulator.requests.some((q) => q.method === 'getUpdates'), 'poll');
+    const set = r.emulator.requests.find((q) => q.method === 'setWebhook')!;
+    expect(list(set.params.allowed_updates)).toEqual(['message', 'callback_query']);
+    expect(set.params.secret_token).toBe(SECRET);
+    const poll = r.emulator.requests.find((q) => q.method === 'getUpdates')!;
+    expect(list(poll.params.allowed_updates)).toEqual(['message', 'callback_query']);
+    expect(r.emulator.requests.filter((q) => q.params.drop_pending_updates !== undefined)).toEqual(
+      r.emulator.requests.filter((q) => q.method === 'deleteWebhook' && q.params.drop_pending_updates === false),
+    );
+  });
+
+  it('dropPendingUpdatesOnStart drops only on the first setWebhook, never on a return', async () => {
+    const r = await createRig('grammy', { dropPendingUpdatesOnStart: true, switching: { minPollingDwellMs: 5000 } });
+    rigs.push(r);
+    r.emulator.sendMessage(1, 'old, dropped on start');
+    await startRig(r);
+    expect(r.emulator.pendingUpdates).toEqual([]);
+    r.emulator.faults.webhookUnreachable();
+    const traffic = () => {
+      r.emulator.sendMessage(1, 'x');
+      r.clock.setTimeout(traffic, 1000);
+    };
+    traffic();
+    await r.until(() => r.failover.mode === 'polling', 'fall-back');
+    r.emulator.faults.webhookReachable();
+    await r.until(() => r.failover.mode === 'webhook' && r.modes.length >= 3, 'return');
+    const sets = r.emulator.requests.filter((q) => q.method === 'setWebhook');
+    expect(sets).toHaveLength(2);
+    expect(String(sets[0]!.params.drop_pending_updates)).toBe('true');
+    expect(sets[1]!.params.drop_pending_updates).toBeUndefined();
+    expect(r.handled.some((h) => h.text === 'old, dropped on start')).toBe(false);
   });
 });
