@@ -111,6 +111,7 @@ class FailoverImpl extends EventEmitter<FailoverEvents> implements Failover {
   #lastRedeliveryAt = Number.NEGATIVE_INFINITY;
   #webhookSetOnce = false;
   #lastPending: number | undefined;
+  #foreignUrlReported: string | undefined;
   #leaseListeners: { acquired: () => void; lost: () => void } | undefined;
 
   constructor(options: FailoverOptions) {
@@ -261,7 +262,7 @@ class FailoverImpl extends EventEmitter<FailoverEvents> implements Failover {
       // A takeover: if the previous leader had fallen back to polling, carry on polling.
       const info = await this.#api.call('getWebhookInfo', undefined, { signal });
       if (signal.aborted) return;
-      if (info.url === '') {
+      if ((info.url ?? '') === '') {
         const now = this.#clock.now();
         this.#policy.recordFallback(now);
         this.#lastSwitchAt = now;
@@ -322,6 +323,21 @@ class FailoverImpl extends EventEmitter<FailoverEvents> implements Failover {
     try {
       const info = await this.#api.call('getWebhookInfo', undefined, signal ? { signal } : {});
       this.#lastPending = info.pending_update_count;
+      const currentUrl = info.url ?? '';
+      if (currentUrl !== this.#o.url) {
+        // Someone else changed or deleted the webhook (a developer polling locally, another deploy).
+        if (this.#foreignUrlReported !== currentUrl) {
+          this.#foreignUrlReported = currentUrl;
+          this.#report(
+            new FailoverError(
+              FailoverErrorCode.Conflict,
+              `The webhook was changed outside this failover (now ${currentUrl === '' ? 'none' : redact(currentUrl, [this.#o.token, this.#o.secretToken])}); not touching it`,
+            ),
+          );
+        }
+      } else {
+        this.#foreignUrlReported = undefined;
+      }
       const verdict = this.#detector.observe({
         info,
         lastSwitchAt: this.#lastSwitchAt,

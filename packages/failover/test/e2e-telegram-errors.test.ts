@@ -148,4 +148,17 @@ describe('Telegram errors while polling (emulator, test clock)', () => {
     expect(sets[1]!.params.drop_pending_updates).toBeUndefined();
     expect(r.handled.some((h) => h.text === 'old, dropped on start')).toBe(false);
   });
+
+  it('reports a webhook changed by someone else (once) instead of fighting over it', async () => {
+    const r = await createRig('grammy');
+    rigs.push(r);
+    await startRig(r);
+    const res = await fetch(`${r.emulator.apiRoot}/bot${r.emulator.token}/deleteWebhook`);
+    expect(res.status).toBe(200);
+    await r.run(35_000);
+    const conflicts = r.errors.filter((e) => e.code === FailoverErrorCode.Conflict);
+    expect(conflicts).toHaveLength(1);
+    expect(conflicts[0]!.message).toMatch(/changed outside/);
+    expect(r.emulator.requests.filter((q) => q.method === 'setWebhook')).toHaveLength(1);
+  });
 });
