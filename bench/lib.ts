@@ -5,7 +5,7 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-/** One result line. `ratio` = ours / baseline; `extra` fields are added to the JSON as they are. */
+/** One result line. `ratio` = ours / baseline; any extra field is printed as it is. */
 export interface BenchResult {
   subject: string;
   case: string;
@@ -16,25 +16,24 @@ export interface BenchResult {
   ratio?: number;
   better: 'higher' | 'lower';
   rounds: number;
-  extra?: Record<string, unknown>;
+  [extra: string]: unknown;
 }
 
 const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
 
 /** Prints `BENCH {...}` on stdout and appends the same JSON to bench/results/<subject>.jsonl. */
 export function report(result: BenchResult): BenchResult {
-  const { extra, ...line } = result;
+  const line: BenchResult = { ...result };
   if (result.baseline !== undefined && result.ratio === undefined) {
     line.ratio = round(result.ours / result.baseline, 3);
   }
   line.ours = round(line.ours, 3);
   if (line.baseline !== undefined) line.baseline = round(line.baseline, 3);
-  const printed = { ...line, ...extra };
-  const json = JSON.stringify({ ...printed, at: new Date().toISOString() });
-  console.log(`BENCH ${JSON.stringify(printed)}`);
+  const json = JSON.stringify({ ...line, at: new Date().toISOString() });
+  console.log(`BENCH ${JSON.stringify(line)}`);
   mkdirSync(resultsDir, { recursive: true });
   appendFileSync(`${resultsDir}${line.subject}.jsonl`, `${json}\n`);
-  return printed;
+  return line;
 }
 
 /** Rounds to `digits` decimals (significant for small numbers). */

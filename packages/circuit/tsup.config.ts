@@ -1,3 +1,4 @@
 import { packageConfig } from '../../scripts/tsup-preset.js';
 
-export default packageConfig();
+// p-retry is ESM-only: inline it so the CommonJS build (Telegraf bots are often CJS) works.
+export default packageConfig({ noExternal: ['p-retry'] });
