@@ -25,7 +25,8 @@ export {
   type WebhookVerdict,
 } from './detection.js';
 export { FailoverError, FailoverErrorCode, type FailoverErrorCodeValue } from './errors.js';
-export { createFailover, type Failover, type FailoverEvents, type FailoverMode } from './failover.js';
+export { createFailover } from './failover.js';
+export type { Failover, FailoverEvents, FailoverMode } from './types.js';
 export type {
   FailoverDetectionOptions,
   FailoverLease,
