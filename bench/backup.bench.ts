@@ -216,7 +216,7 @@ async function benchPostgres() {
     });
     let last: Awaited<ReturnType<typeof backups.backup>> | undefined;
     const dump = await interleave({
-      rounds: 3,
+      rounds: 5,
       warmup: 1,
       ours: async () => {
         rmSync(join(dir, 'ours'), { recursive: true, force: true });
@@ -234,7 +234,7 @@ async function benchPostgres() {
       baseline: dump.baseline,
       baseline_name: 'pg_dump -Fc -Z1',
       better: 'lower',
-      rounds: 3,
+      rounds: 5,
       extra: {
         ...size,
         ours_mode: 'pg_dump -Fc -Z0 | zstd-1 in process',

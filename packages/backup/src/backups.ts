@@ -14,6 +14,7 @@ import {
 import { createDumpReader } from './dump-reader.js';
 import { BackupError, BackupErrorCode } from './errors.js';
 import {
+  Coalesce,
   compressFile,
   createPrivateWriteStream,
   ensureDir,
@@ -209,9 +210,12 @@ export function createBackups(options: CreateBackupsOptions): Backups {
         const rawCounter = new HashCounter();
         const storedCounter = new HashCounter();
         const z = compressor(compression, level);
-        await pipeline([source, rawCounter, ...(z ? [z] : []), storedCounter, createPrivateWriteStream(temp)], {
-          signal,
-        });
+        await pipeline(
+          [source, new Coalesce(), rawCounter, ...(z ? [z] : []), storedCounter, createPrivateWriteStream(temp)],
+          {
+            signal,
+          },
+        );
         raw = { bytes: rawCounter.bytes, sha256: rawCounter.digest() };
         stored = { bytes: storedCounter.bytes, sha256: storedCounter.digest() };
       }
