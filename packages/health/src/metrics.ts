@@ -1,0 +1,164 @@
+import type { ProbeStatus } from '@botkit/core';
+import type * as PromClient from 'prom-client';
+import type { HealthMonitor } from './monitor.js';
+
+/**
+ * The prom-client module (`import * as promClient from 'prom-client'`), passed in so that
+ * `@botkit/health` never loads it unless `/metrics` is used.
+ *
+ * @example
+ * ```ts
+ * import * as promClient from 'prom-client';
+ * import type { PromClientModule } from '@botkit/health';
+ *
+ * const mod: PromClientModule = promClient;
+ * ```
+ */
+export type PromClientModule = Pick<typeof PromClient, 'Registry' | 'Gauge'>;
+
+/**
+ * Anything with a `metrics()` method returning Prometheus text, such as a prom-client `Registry`
+ * (your application's own metrics, appended to `/metrics`).
+ *
+ * @example
+ * ```ts
+ * import { register } from 'prom-client';
+ * import type { MetricsRegistry } from '@botkit/health';
+ *
+ * const appMetrics: MetricsRegistry = register;
+ * ```
+ */
+export interface MetricsRegistry {
+  /** Prometheus text exposition of the registry's metrics. */
+  metrics(): Promise<string> | string;
+}
+
+const STATUSES: readonly ProbeStatus[] = ['healthy', 'degraded', 'unknown', 'unhealthy'];
+const STATUS_VALUE: Record<ProbeStatus, number> = { healthy: 0, degraded: 1, unknown: 2, unhealthy: 3 };
+
+/** Error text served when prom-client cannot be loaded. */
+export const PROM_CLIENT_MISSING =
+  "/metrics needs prom-client: install it (npm i prom-client) or pass { promClient } from 'prom-client'";
+
+/**
+ * Builds the Prometheus renderer for a monitor: a private prom-client registry whose gauges read
+ * the monitor's last results on every scrape (never running a probe).
+ */
+export function createMetricsRenderer(
+  monitor: HealthMonitor,
+  options: { promClient?: PromClientModule | undefined; registries?: readonly MetricsRegistry[] | undefined },
+): () => Promise<string> {
+  interface Loaded {
+    prom: PromClientModule;
+    registry: PromClient.Registry;
+    statsGauges: Map<string, PromClient.Gauge>;
+  }
+  let loaded: Promise<Loaded> | undefined;
+  const load = async (): Promise<Loaded> => {
+    let prom: PromClientModule;
+    if (options.promClient) prom = options.promClient;
+    else {
+      try {
+        prom = (await import('prom-client')) as PromClientModule;
+      } catch (error) {
+        throw new Error(PROM_CLIENT_MISSING, { cause: error });
+      }
+    }
+    const registry = new prom.Registry();
+    const gauge = (name: string, help: string, labelNames: string[], collect: (g: PromClient.Gauge) => void) =>
+      new prom.Gauge({
+        name,
+        help,
+        labelNames,
+        registers: [registry],
+        collect() {
+          this.reset();
+          collect(this);
+        },
+      });
+    const probes = () => Object.values(monitor.status().probes);
+    gauge('botkit_health_status', 'Overall status: 0 healthy, 1 degraded, 2 unknown, 3 unhealthy', [], (g) =>
+      g.set(STATUS_VALUE[monitor.status().status]),
+    );
+    gauge('botkit_health_ready', '1 when every critical probe is healthy or degraded', [], (g) =>
+      g.set(monitor.status().ready ? 1 : 0),
+    );
+    gauge('botkit_health_probe_status', '1 for the current status of each probe', ['probe', 'status'], (g) => {
+      for (const p of probes()) for (const s of STATUSES) g.set({ probe: p.name, status: s }, p.status === s ? 1 : 0);
+    });
+    gauge('botkit_health_probe_up', '1 when the probe is healthy or degraded, else 0', ['probe', 'critical'], (g) => {
+      for (const p of probes()) {
+        const up = p.status === 'healthy' || p.status === 'degraded';
+        g.set({ probe: p.name, critical: String(p.critical) }, up ? 1 : 0);
+      }
+    });
+    gauge('botkit_health_probe_latency_seconds', 'Duration of the last check', ['probe'], (g) => {
+      for (const p of probes()) if (p.latencyMs !== null) g.set({ probe: p.name }, p.latencyMs / 1000);
+    });
+    gauge('botkit_health_probe_consecutive_failures', 'Failing checks in a row', ['probe'], (g) => {
+      for (const p of probes()) g.set({ probe: p.name }, p.consecutiveFailures);
+    });
+    gauge('botkit_health_probe_last_check_timestamp_seconds', 'When the last check finished', ['probe'], (g) => {
+      for (const p of probes()) if (p.lastCheckedAt) g.set({ probe: p.name }, Date.parse(p.lastCheckedAt) / 1000);
+    });
+    return { registry, statsGauges: new Map<string, PromClient.Gauge>(), prom };
+  };
+
+  return async () => {
+    loaded ??= load();
+    let state: Loaded;
+    try {
+      state = await loaded;
+    } catch (error) {
+      loaded = undefined;
+      throw error;
+    }
+    const { registry, statsGauges, prom } = state;
+    const stats = monitor.status().stats;
+    for (const [source, values] of Object.entries(stats)) {
+      for (const key of Object.keys(values)) {
+        const name = `botkit_${source}_${key}`;
+        if (statsGauges.has(name) || !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(name)) continue;
+        statsGauges.set(
+          name,
+          new prom.Gauge({
+            name,
+            help: `${source} ${key.replaceAll('_', ' ')}`,
+            registers: [registry],
+            collect() {
+              const value = monitor.status().stats[source]?.[key];
+              if (typeof value === 'number') this.set(value);
+            },
+          }),
+        );
+      }
+    }
+    for (const source of monitor.statsSources()) {
+      const series = source.series?.() ?? {};
+      for (const [key, samples] of Object.entries(series)) {
+        const name = `botkit_${source.name}_${key}`;
+        const first = samples[0];
+        if (!first || statsGauges.has(name) || !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(name)) continue;
+        statsGauges.set(
+          name,
+          new prom.Gauge({
+            name,
+            help: `${source.name} ${key.replaceAll('_', ' ')}`,
+            labelNames: Object.keys(first.labels),
+            registers: [registry],
+            collect() {
+              this.reset();
+              for (const sample of source.series?.()[key] ?? []) this.set(sample.labels, sample.value);
+            },
+          }),
+        );
+      }
+    }
+    let text = await registry.metrics();
+    for (const extra of options.registries ?? []) {
+      const more = await extra.metrics();
+      if (more) text += (text.endsWith('\n') ? '' : '\n') + more;
+    }
+    return text;
+  };
+}
