@@ -85,11 +85,16 @@ export class UpdateProcessor {
   }
 
   async #claim(updateId: number, source: UpdateSource, signal?: AbortSignal): Promise<ProcessResult | 'claimed'> {
-    for (;;) {
+    for (let vanished = 0; ; ) {
       if (await this.#dedupe.claim(updateId)) return 'claimed';
       const state = await this.#dedupe.state(updateId);
       if (state === 'done') return 'duplicate';
-      if (state === 'none') continue; // the claim expired in between: claim again
+      if (state === 'none') {
+        // The claim expired in between: claim again (a store that keeps contradicting itself gets
+        // the update handled: at-least-once rather than a busy loop).
+        if (++vanished >= 3) return 'claimed';
+        continue;
+      }
       if (source === 'webhook') return 'busy';
       try {
         await sleep(BUSY_RETRY_MS, { clock: this.#clock, signal, unref: true });

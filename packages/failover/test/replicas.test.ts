@@ -87,14 +87,15 @@ describe('three replicas sharing a real Redis lease (real processes, real timers
     const takeovers: number[] = [];
     let seq = 3;
     for (let round = 0; round < 4; round++) {
-      await sleep(2500);
-      // Kill the leader (the poller) most of the time, a follower otherwise.
+      await sleep(1500);
+      // Wait (bounded) until a live replica is the poller, so a leader kill measures a takeover.
+      const poller = () => [...alive].find((r) => r.events.filter((e) => e.event === 'mode').at(-1)?.to === 'polling');
+      for (let i = 0; i < 300 && !poller(); i++) await sleep(50);
+      const leader = poller();
+      expect(leader).toBeDefined();
       const list = [...alive];
-      const leader = list.find((r) => {
-        const modes = r.events.filter((e) => e.event === 'mode');
-        return modes.at(-1)?.to === 'polling';
-      });
-      const victim = round % 3 === 2 || !leader ? list[round % list.length]! : leader;
+      // Kill the poller most of the time, a follower otherwise.
+      const victim = round % 3 === 2 ? (list.find((r) => r !== leader) ?? list[0]!) : leader!;
       const before = emulator.requests.length;
       victim.child.kill('SIGKILL');
       await victim.exited;
