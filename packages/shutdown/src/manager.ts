@@ -18,7 +18,7 @@ import { type DrainCounters, type Task, TaskTracker } from './tracker.js';
  *
  * @example
  * ```ts
- * shutdown.add('webhook-server', ({ signal }) => closeServer(server, { signal }), { phase: 'intake' });
+ * shutdown.add('search-index', ({ signal }) => index.flush({ signal }), { phase: 'flush' });
  * ```
  */
 export interface HookContext {

@@ -2,9 +2,10 @@
  * The teardown phases, in the order they run. Hooks of one phase run in parallel; phases run
  * one after the other:
  *
- * - `intake` — stop taking new work: stop the poller, close the webhook server.
+ * - `intake` — stop taking new work: stop the poller (a webhook server keeps answering, and the
+ *   middleware refuses new updates with 503 until it closes in `services`).
  * - `drain` — wait for work in flight; tracked tasks are awaited here (see `track()`).
- * - `services` — stop long-lived services: health monitor, schedulers, queues.
+ * - `services` — stop long-lived services: webhook HTTP server, health monitor, schedulers.
  * - `connections` — close connections: Redis `quit()`, pg `pool.end()`.
  * - `flush` — last words: flush logs, metrics, traces.
  *

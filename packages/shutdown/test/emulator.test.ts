@@ -3,7 +3,8 @@
  * Bot API emulator running in this process, and receives SIGTERM while handling 50 slow updates.
  * Then a second bot process starts against the same emulator. Across both: every update handled
  * exactly once (0 lost, 0 duplicated), every handler that started finished, and the first bot
- * confirmed its offset before exiting.
+ * confirmed its offset before exiting. The same for a grammY webhook: updates delivered after
+ * SIGTERM are refused with 503 and delivered again by the emulator to the next process.
  */
 import { type BotApiEmulator, createBotApiEmulator } from '@botkit/testing';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -87,5 +88,48 @@ describe.each([
     expect(replies).toHaveLength(51);
     expect(new Set(replies).size).toBe(51);
     expect(replies).toContain(`done ${sentinel.text}`);
+  });
+});
+
+describe('grammY webhook behind the @botkit/testing emulator', () => {
+  it('updates arriving after SIGTERM are refused with a non-2xx answer and delivered again to the next process', async () => {
+    emulator = await createBotApiEmulator();
+    const first = startBot(emulator, 'grammy-webhook', 1500);
+    await first.waitFor('ready');
+    for (let i = 1; i <= 20; i++) emulator.sendMessage(2000 + i, `early ${i}`);
+    await first.waitUntil((events) => count(events, 'handling') >= 20);
+    first.process.kill('SIGTERM');
+    await first.waitFor('shutdownStarted');
+    const late = Array.from({ length: 5 }, (_, i) => emulator!.sendMessage(3000 + i, `late ${i}`));
+    await first.waitUntil((events) => count(events, 'refused') >= 1);
+    const { code } = await first.exited;
+
+    expect(code, first.stderr()).toBe(0);
+    expect(first.all('error')).toEqual([]);
+    const early = sorted(ids(first, 'handling'));
+    expect(early).toHaveLength(20);
+    // Every update in flight at SIGTERM finished; every update delivered later was refused.
+    expect(sorted(ids(first, 'handled'))).toEqual(early);
+    const refused = ids(first, 'refused');
+    expect(refused.every((id) => !early.includes(id))).toBe(true);
+
+    const second = startBot(emulator, 'grammy-webhook', 5);
+    await second.waitUntil((events) => count(events, 'handled') >= late.length, 30_000);
+    second.process.kill('SIGTERM');
+    expect((await second.exited).code, second.stderr()).toBe(0);
+
+    // The next process received exactly the updates the first one refused or never saw.
+    const lateIds = late.map((_, i) => early.at(-1)! + 1 + i);
+    expect(refused.length).toBeGreaterThan(0);
+    expect(refused.every((id) => lateIds.includes(id))).toBe(true);
+    expect(sorted(ids(second, 'handled'))).toEqual(lateIds);
+    // 0 lost, 0 duplicated across both processes.
+    const handled = [...ids(first, 'handled'), ...ids(second, 'handled')];
+    expect(new Set(handled).size).toBe(handled.length);
+    expect(handled).toHaveLength(25);
+    const replies = emulator.sentMessages.map((m) => m.text);
+    expect(replies).toHaveLength(25);
+    expect(new Set(replies).size).toBe(25);
+    for (const message of late) expect(replies).toContain(`done ${message.text}`);
   });
 });
