@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import type { Probe } from '@botkit/core';
 import { type BackupDriver, postgresDriver, sqliteDriver } from '@botkit/backup';
-import { postgresProbe, sqliteProbe } from '@botkit/health';
+import { postgresProbe } from '@botkit/health';
 import pg from 'pg';
 
 /** One saved note. */
@@ -55,6 +55,7 @@ function openSqlite(file: string): NotesStore {
   const count = db.prepare('SELECT count(*) AS n FROM notes WHERE user_id = ?');
   const list = db.prepare('SELECT id, text, created_at FROM notes WHERE user_id = ? ORDER BY id DESC LIMIT ?');
   const countAll = db.prepare('SELECT count(*) AS n FROM notes');
+  const ping = db.prepare('SELECT 1 AS ok');
   let open = true;
   return {
     kind: 'sqlite',
@@ -70,7 +71,15 @@ function openSqlite(file: string): NotesStore {
     async countAll() {
       return Number((countAll.get() as { n: number }).n);
     },
-    probe: () => sqliteProbe(path, { name: 'database' }),
+    // A probe over the app's own connection (a query, no new connection per check).
+    probe: () => ({
+      name: 'database',
+      async check() {
+        if (!open) return { status: 'unhealthy', message: 'database closed' };
+        ping.get();
+        return { status: 'healthy', details: { driver: 'sqlite' } };
+      },
+    }),
     backupDriver: () => sqliteDriver({ path }),
     async close() {
       if (!open) return;
