@@ -79,3 +79,54 @@ export async function ask(emulator: BotApiEmulator, chatId: number, text: string
   );
   return reply.text ?? '';
 }
+
+/** A bot started as a real child process (`node dist/main.js` or `node src/main.cjs`). */
+export interface BotProcess {
+  readonly output: () => string;
+  readonly exited: Promise<number | null>;
+  readonly healthUrl: string;
+  kill(signal: NodeJS.Signals): void;
+}
+
+/** Starts `node <script>` with the example's environment variables pointing at the emulator and Redis. */
+export async function spawnBot(
+  script: string,
+  emulator: BotApiEmulator,
+  redisUrl: string,
+  dir: string,
+): Promise<BotProcess> {
+  const { spawn } = await import('node:child_process');
+  const healthPort = await freePort();
+  const webhookPort = await freePort();
+  const child = spawn(process.execPath, [script], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      BOT_TOKEN: emulator.token,
+      BOT_API_ROOT: emulator.apiRoot,
+      REDIS_URL: redisUrl,
+      DATABASE_URL: join(dir, 'bot.db'),
+      WEBHOOK_URL: `http://127.0.0.1:${webhookPort}/telegram`,
+      WEBHOOK_SECRET: 'process_test_secret',
+      WEBHOOK_PORT: String(webhookPort),
+      HEALTH_PORT: String(healthPort),
+      ADMIN_CHAT_ID: String(ADMIN_CHAT),
+      BACKUP_DIR: join(dir, 'backups'),
+      SHUTDOWN_TIMEOUT_MS: '15000',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    output += chunk;
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    output += chunk;
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return {
+    output: () => output,
+    exited,
+    healthUrl: `http://127.0.0.1:${healthPort}`,
+    kill: (signal) => child.kill(signal),
+  };
+}
