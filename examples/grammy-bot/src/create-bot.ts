@@ -324,13 +324,15 @@ export async function createApp(config: AppConfig): Promise<App> {
             void shutdown.shutdown('polling failed');
           });
         }
-        monitor.start();
-        schedule = backups.schedule(config.backup.cron, { prune: true });
-        // No fresh backup yet (first start, or the bot was down): take one now.
+        // No fresh backup yet (first start, or the bot was down): take one before the first health
+        // check, so the freshness probe does not alert about a backup that is being taken.
         const [latest] = await backups.list();
         if (!latest || Date.now() - latest.createdAtMs > config.backup.maxAgeMs) {
-          void backups.backup({ label: 'startup' }).catch(() => {}); // reported by backupFailed
+          const startup = backups.backup({ label: 'startup' }).catch(() => {}); // reported by backupFailed
+          await Promise.race([startup, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
         }
+        schedule = backups.schedule(config.backup.cron, { prune: true });
+        monitor.start();
         logger.info(
           { mode: app.mode, health: healthServer.url, database: notes.kind, webhook: failover ? 'on' : 'off' },
           'bot started',
