@@ -63,7 +63,7 @@ export interface Failover extends EventEmitter<FailoverEvents> {
    * A health probe: `healthy` on the webhook, `degraded` while polling (the webhook is
    * configured but unreachable), `unhealthy` when stopped.
    *
-   * @returns a {@link Probe} named `failover`
+   * @returns a `Probe` (from `@botkit/core`) named `failover`
    */
   probe(): Probe;
 }
