@@ -2,7 +2,7 @@ import { type RedisServer, startRedis, waitFor } from '@botkit/test-harness';
 import { type BotApiEmulator, createBotApiEmulator } from '@botkit/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { App } from '../src/create-bot.js';
-import { ask, startApp, tempDir, testConfig } from './helpers.js';
+import { ADMIN_CHAT, ask, startApp, tempDir, testConfig } from './helpers.js';
 
 let redisServer: RedisServer;
 let emulator: BotApiEmulator;
@@ -93,6 +93,27 @@ describe('the grammY example on the emulator, real Redis and SQLite', () => {
       'connections:redis:ok',
       'flush:health-server:ok',
     ]);
+  });
+
+  it('answers in degraded mode while Redis is SIGKILLed, with one alert to the admin chat each way', async () => {
+    const app = await start();
+    const adminMessages = () => emulator.sentMessages.filter((m) => m.chat.id === ADMIN_CHAT).map((m) => m.text);
+    expect(await ask(emulator, 61, '/count')).toBe('Count: 1');
+    await redisServer.kill();
+    try {
+      // The breaker opens when the connection drops; the in-memory fallback still knows this session.
+      expect(await ask(emulator, 61, '/count')).toBe('Count: 2 (Redis is away: counting in memory for now)');
+      await waitFor('failure alert', async () => adminMessages().length >= 1);
+    } finally {
+      await redisServer.restart();
+    }
+    await waitFor('breaker closed', async () => app.circuit.state === 'closed');
+    await waitFor('recovery alert', async () => adminMessages().length >= 2);
+    expect(adminMessages()).toEqual([
+      expect.stringMatching(/🔴 redis is unhealthy/),
+      expect.stringMatching(/🟢 redis recovered/),
+    ]);
+    expect(await ask(emulator, 61, '/count')).toMatch(/^Count: \d+$/); // Redis is the truth again (restarted empty)
   });
 
   for (const webhook of [true, false]) {

@@ -3,7 +3,7 @@ import type { ShutdownReport } from '@botkit/shutdown';
 import { type RedisServer, startRedis, waitFor } from '@botkit/test-harness';
 import { type BotApiEmulator, createBotApiEmulator } from '@botkit/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ask, tempDir, testConfig } from '../../grammy-bot/test/helpers.js';
+import { ADMIN_CHAT, ask, tempDir, testConfig } from '../../grammy-bot/test/helpers.js';
 
 /** The parts of the CommonJS example's app these tests use. */
 interface TelegrafApp {
@@ -12,6 +12,7 @@ interface TelegrafApp {
   readonly monitor: { runAll(): Promise<unknown> };
   readonly shutdown: { tracked: number };
   readonly notes: { countAll(): Promise<number> };
+  readonly circuit: { state: string };
   start(): Promise<void>;
   stop(reason?: string): Promise<ShutdownReport>;
 }
@@ -79,6 +80,26 @@ describe('the Telegraf example (CommonJS, on the CJS builds) on the emulator, re
     const report = await stopping;
     expect(report.exitCode).toBe(0);
     expect(emulator.sentMessages.filter((m) => m.chat.id === 11)).toHaveLength(1);
+  });
+
+  it('answers in degraded mode while Redis is SIGKILLed, with one alert to the admin chat each way', async () => {
+    const app = await start();
+    const adminMessages = () => emulator.sentMessages.filter((m) => m.chat.id === ADMIN_CHAT).map((m) => m.text);
+    expect(await ask(emulator, 61, '/count')).toBe('Count: 1');
+    await redisServer.kill();
+    try {
+      expect(await ask(emulator, 61, '/count')).toBe('Count: 2 (Redis is away: counting in memory for now)');
+      await waitFor('failure alert', async () => adminMessages().length >= 1);
+    } finally {
+      await redisServer.restart();
+    }
+    await waitFor('breaker closed', async () => app.circuit.state === 'closed');
+    await waitFor('recovery alert', async () => adminMessages().length >= 2);
+    expect(adminMessages()).toEqual([
+      expect.stringMatching(/🔴 redis is unhealthy/),
+      expect.stringMatching(/🟢 redis recovered/),
+    ]);
+    expect(await ask(emulator, 61, '/count')).toMatch(/^Count: \d+$/);
   });
 
   for (const webhook of [true, false]) {
