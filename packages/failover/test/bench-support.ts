@@ -2,6 +2,7 @@
  * Measurements behind bench/failover.bench.ts. They live in the package so that grammY (a
  * devDependency of @botkit/failover, not of the repo root) resolves.
  */
+import { testBotInfo } from '@botkit/testing';
 import { once } from 'node:events';
 import { Agent, createServer, type RequestListener, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -103,21 +104,7 @@ export async function detectionRun(
   }
 }
 
-const botInfo = {
-  id: 1,
-  is_bot: true as const,
-  first_name: 'Bench',
-  username: 'bench_bot',
-  can_join_groups: true,
-  can_read_all_group_messages: false,
-  supports_inline_queries: false,
-  can_connect_to_business: false,
-  has_main_web_app: false,
-  has_topics_enabled: false,
-  allows_users_to_create_topics: false,
-  can_manage_bots: false,
-  supports_join_request_queries: false,
-};
+const botInfo = testBotInfo({ first_name: 'Test' });
 
 /**
  * Two node:http servers with the same grammY bot: ours (failover.handler) and grammY's own

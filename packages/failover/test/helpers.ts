@@ -1,3 +1,4 @@
+import { testBotInfo } from '@botkit/testing';
 import { once } from 'node:events';
 import { createServer, request, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -72,18 +73,4 @@ export function textUpdate(updateId: number, chatId = 1, text = `m${updateId}`) 
   };
 }
 
-export const botInfo = {
-  id: 123456789,
-  is_bot: true as const,
-  first_name: 'Test',
-  username: 'test_bot',
-  can_join_groups: true,
-  can_read_all_group_messages: false,
-  supports_inline_queries: false,
-  can_connect_to_business: false,
-  has_main_web_app: false,
-  has_topics_enabled: false,
-  allows_users_to_create_topics: false,
-  can_manage_bots: false,
-  supports_join_request_queries: false,
-};
+export const botInfo: ReturnType<typeof testBotInfo> = testBotInfo({ first_name: 'Test' });

@@ -1,22 +1,10 @@
+import { testBotInfo } from '@botkit/testing';
 import { Bot } from 'grammy';
 import { Telegraf } from 'telegraf';
 import { describe, expect, it } from 'vitest';
 import { updateMetrics } from './update-metrics.js';
 
-type UserFromGetMe = NonNullable<ConstructorParameters<typeof Bot>[1]>['botInfo'] & object;
-
-const botInfo: UserFromGetMe = {
-  id: 1,
-  is_bot: true as const,
-  first_name: 'Test',
-  username: 'test_bot',
-  can_join_groups: true,
-  can_read_all_group_messages: false,
-  supports_inline_queries: false,
-  can_connect_to_business: false,
-  has_main_web_app: false,
-  has_topics_enabled: false,
-} as UserFromGetMe;
+const botInfo = testBotInfo({ id: 1, first_name: 'Test' });
 const message = (id: number, text: string): never =>
   ({
     update_id: id,

@@ -1,22 +1,13 @@
+import { testBotInfo } from '@botkit/testing';
 import { createTestClock, isBotkitError } from '@botkit/core';
 import { Bot, BotError } from 'grammy';
-import type { Update, UserFromGetMe } from 'grammy/types';
+import type { Update } from 'grammy/types';
 import { Telegraf } from 'telegraf';
 import { describe, expect, it } from 'vitest';
 import { createShutdown } from './index.js';
 
 // Real grammY and Telegraf bots, fed with bot.handleUpdate (no network: botInfo is given).
-const botInfo = {
-  id: 42,
-  is_bot: true,
-  first_name: 'Test',
-  username: 'test_bot',
-  can_join_groups: true,
-  can_read_all_group_messages: false,
-  supports_inline_queries: false,
-  can_connect_to_business: false,
-  has_main_web_app: false,
-} as UserFromGetMe;
+const botInfo = testBotInfo({ id: 42, first_name: 'Test' });
 
 const update = (id: number): Update => ({
   update_id: id,

@@ -1,3 +1,4 @@
+export { testBotInfo } from './bot-info.js';
 export { createBotApiEmulator } from './emulator.js';
 export type {
   BotApiEmulator,

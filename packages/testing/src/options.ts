@@ -1,3 +1,4 @@
+import { testBotInfo } from './bot-info.js';
 import { type Clock, systemClock } from '@botkit/core';
 import type { UserFromGetMe } from '@grammyjs/types';
 import { DEFAULT_UPDATE_LIFETIMES_MS, UPDATE_TYPES, type UpdateType } from './update-queue.js';
@@ -106,18 +107,7 @@ export function resolveOptions(options: BotApiEmulatorOptions = {}): ResolvedOpt
     throw new TypeError(`Expected setWebhookIntervalMs >= 0, got ${String(setWebhookIntervalMs)}`);
   }
   const botId = Number(token.split(':')[0]);
-  const botInfo: UserFromGetMe = {
-    id: botId,
-    is_bot: true,
-    first_name: 'Test Bot',
-    username: 'test_bot',
-    can_join_groups: true,
-    can_read_all_group_messages: false,
-    supports_inline_queries: false,
-    can_connect_to_business: false,
-    has_main_web_app: false,
-    ...options.botInfo,
-  } as UserFromGetMe;
+  const botInfo = testBotInfo({ id: botId, ...options.botInfo });
   return {
     token,
     botInfo,
