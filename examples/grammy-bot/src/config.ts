@@ -44,6 +44,8 @@ export interface Timings {
   redisMaxReconnectDelayMs: number;
   maxIdleMs: number;
   alertWindowMs: number;
+  /** How long start() waits for Telegram (getMe, setWebhook) before failing. */
+  startTimeoutMs: number;
 }
 
 export const DEFAULT_TIMINGS: Timings = {
@@ -61,6 +63,7 @@ export const DEFAULT_TIMINGS: Timings = {
   redisMaxReconnectDelayMs: 2_000,
   maxIdleMs: 300_000,
   alertWindowMs: 60_000,
+  startTimeoutMs: 60_000,
 };
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {

@@ -314,25 +314,33 @@ export async function createApp(config: AppConfig): Promise<App> {
     start() {
       started ??= (async () => {
         await healthServer.start();
-        if (failover) {
-          await failover.start();
-        } else {
-          await bot.init();
-          await bot.api.deleteWebhook(); // polling only: a leftover webhook would make getUpdates fail (409)
-          polling = bot.start({ timeout: timings.pollTimeoutSeconds }).catch((error: unknown) => {
-            logger.error({ err: error }, 'polling stopped with an error');
-            void shutdown.shutdown('polling failed');
-          });
-        }
         // No fresh backup yet (first start, or the bot was down): take one before the first health
         // check, so the freshness probe does not alert about a backup that is being taken.
         const [latest] = await backups.list();
         if (!latest || Date.now() - latest.createdAtMs > config.backup.maxAgeMs) {
           const startup = backups.backup({ label: 'startup' }).catch(() => {}); // reported by backupFailed
-          await Promise.race([startup, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
+          await Promise.race([startup, delay(10_000)]);
         }
         schedule = backups.schedule(config.backup.cron, { prune: true });
-        monitor.start();
+        // grammY retries network errors forever: bound the wait for Telegram, so an unreachable API
+        // fails the start (exit 1, the orchestrator retries) instead of hanging silently.
+        const transport = failover
+          ? failover.start()
+          : (async () => {
+              await bot.init(AbortSignal.timeout(timings.startTimeoutMs) as Parameters<typeof bot.init>[0]);
+              await bot.api.deleteWebhook(); // polling only: a leftover webhook would make getUpdates fail (409)
+              polling = bot.start({ timeout: timings.pollTimeoutSeconds }).catch((error: unknown) => {
+                logger.error({ err: error }, 'polling stopped with an error');
+                void shutdown.shutdown('polling failed');
+              });
+            })();
+        await Promise.race([
+          transport,
+          delay(timings.startTimeoutMs).then(() => {
+            throw new Error(`Telegram not reachable: the transport did not start within ${timings.startTimeoutMs} ms`);
+          }),
+        ]);
+        monitor.start(); // after the transport: the failover probe is unhealthy until it started
         logger.info(
           { mode: app.mode, health: healthServer.url, database: notes.kind, webhook: failover ? 'on' : 'off' },
           'bot started',
@@ -343,4 +351,9 @@ export async function createApp(config: AppConfig): Promise<App> {
     stop: (reason = 'stop() called') => shutdown.shutdown(reason),
   };
   return app;
+}
+
+/** Resolves after `ms`, without keeping the process alive. */
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
