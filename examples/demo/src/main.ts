@@ -55,6 +55,7 @@ const USERS = [
   { id: 103, name: 'Chloé' },
 ];
 const handledCount = new Map<number, number>();
+const handledBy = new Map<number, string>();
 let sent = 0;
 const modeSwitches: string[] = [];
 const logLines: string[] = [];
@@ -130,7 +131,7 @@ async function configFor(instance: string): Promise<AppConfig> {
     logger: recordingLogger,
     onUpdateHandled: (id) => {
       handledCount.set(id, (handledCount.get(id) ?? 0) + 1);
-      void instance;
+      handledBy.set(id, instance);
     },
   };
 }
@@ -284,6 +285,8 @@ try {
   const inFlight = app.shutdown.tracked;
   const answeredBefore = repliesToUsers();
   const stopping = app.stop('SIGTERM');
+  say(1, '/count'); // arrives while bot#1 is stopping: handled now, or refused and delivered again later
+  const lateUpdateId = sent;
   const readyDuring = (await fetch(`${app.healthServer.url}/ready`)).status;
   log('health', `/ready during shutdown: ${readyDuring}`);
   const report = await stopping;
@@ -301,6 +304,7 @@ try {
   observe(app, 'bot#2');
   await app.start();
   await allAnswered('every update handled', 20_000);
+  log('bot', `the update sent during the shutdown was handled by ${handledBy.get(lateUpdateId) ?? 'nobody'}`);
   await sleep(300);
   const final = await app.stop('end of demo');
   check('bot#2 stopped cleanly', final.exitCode === 0);
