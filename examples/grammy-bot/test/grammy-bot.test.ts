@@ -67,6 +67,9 @@ describe('the grammY example on the emulator, real Redis and SQLite', () => {
     await app.monitor.runAll();
     const ready = () => fetch(`${app.healthServer.url}/ready`).then((r) => r.status);
     await waitFor('ready', async () => (await ready()) === 200);
+    const metrics = await fetch(`${app.healthServer.url}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toMatch(/^botkit_health_probe_up\{probe="database",critical="true"\} 1$/m);
     // Make the next answer slow, so the update is still in flight when shutdown starts.
     emulator.faults.inject('sendMessage', { kind: 'delay', delayMs: 1_500 }, { times: 1 });
     emulator.sendMessage(11, '/start');
