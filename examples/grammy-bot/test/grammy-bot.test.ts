@@ -41,6 +41,16 @@ describe('the grammY example on the emulator, real Redis and SQLite', () => {
     );
   });
 
+  it('/status reports the transport mode and every probe', async () => {
+    const app = await start();
+    await app.monitor.runAll();
+    const status = await ask(emulator, 43, '/status');
+    expect(status).toMatch(/^Overall: (healthy|degraded), mode: webhook\n/);
+    for (const probe of ['database', 'failover', 'redis', 'circuit:redis', 'telegram', 'backup', 'updates']) {
+      expect(status).toMatch(new RegExp(`^${probe}: (healthy|degraded)`, 'm'));
+    }
+  });
+
   it('/count is kept in Redis and survives a restart of the bot', async () => {
     let app = await start();
     expect(await ask(emulator, 7, '/count')).toBe('Count: 1');
