@@ -7,7 +7,7 @@
  *   2. the webhook becomes unreachable: the bot fails over to long polling, then goes back
  *   3. Redis is SIGKILLed and restarted: users are answered in degraded mode, one alert each way
  *   4. a backup is taken, verified, and restored over an unwanted change
- *   5. shutdown while updates are in flight: they drain; the next instance gets the rest
+ *   5. SIGTERM while updates are in flight: they drain; the next instance gets the rest
  *
  * Exits 0 only if every check passed. No token, no network: everything runs on 127.0.0.1.
  * `DEMO_NO_REDIS=1` plays the story as if redis-server were not installed.
@@ -129,6 +129,7 @@ async function configFor(instance: string): Promise<AppConfig> {
       maxIdleMs: 60_000,
     },
     logger: recordingLogger,
+    shutdownOptions: { exit: () => {} }, // the demo reports and exits itself
     onUpdateHandled: (id) => {
       handledCount.set(id, (handledCount.get(id) ?? 0) + 1);
       handledBy.set(id, instance);
@@ -276,7 +277,7 @@ try {
   await allAnswered('notes listed');
 
   // ---- act 5 --------------------------------------------------------------------------------
-  act('Act 5 — shutdown (SIGTERM) while updates are in flight');
+  act('Act 5 — SIGTERM while updates are in flight');
   emulator.faults.inject('sendMessage', { kind: 'delay', delayMs: 1_200 }, { times: 2 });
   say(0, '/count');
   say(1, '/note written during shutdown');
@@ -284,12 +285,17 @@ try {
   await until('updates in flight', () => app.shutdown.tracked > 0);
   const inFlight = app.shutdown.tracked;
   const answeredBefore = repliesToUsers();
-  const stopping = app.stop('SIGTERM');
+  app.shutdown.install(); // what main.ts does; `exit` is overridden below so the demo can go on
+  log('signal', 'SIGTERM sent to this process (as Kubernetes or `docker stop` would)');
+  process.kill(process.pid, 'SIGTERM');
+  await until('SIGTERM received', () => app.shutdown.isShuttingDown, 5_000);
+  const stopping = app.shutdown.shutdown(); // joins the run the signal started
   say(1, '/count'); // arrives while bot#1 is stopping: handled now, or refused and delivered again later
   const lateUpdateId = sent;
   const readyDuring = (await fetch(`${app.healthServer.url}/ready`)).status;
   log('health', `/ready during shutdown: ${readyDuring}`);
   const report = await stopping;
+  app.shutdown.uninstall();
   for (const h of report.hooks)
     log('shutdown', `${h.phase.padEnd(11)} ${h.name.padEnd(15)} ${h.outcome} ${dim(`${h.durationMs} ms`)}`);
   log('shutdown', `tasks: ${JSON.stringify(report.tasks)}; exit code ${report.exitCode}`);

@@ -1,5 +1,6 @@
 import type { Logger } from '@botkit/core';
 import type { RetentionPolicy } from '@botkit/backup';
+import type { ShutdownOptions } from '@botkit/shutdown';
 
 /** Everything `createApp` needs; `configFromEnv()` builds it from environment variables. */
 export interface AppConfig {
@@ -21,6 +22,8 @@ export interface AppConfig {
   backup: { dir: string; cron: string; retention: RetentionPolicy; maxAgeMs: number };
   /** SHUTDOWN_TIMEOUT_MS: hard deadline of a graceful stop. */
   shutdownTimeoutMs: number;
+  /** More options of `createShutdown` (e.g. `exit` when the process must not exit after a signal). */
+  shutdownOptions?: Omit<ShutdownOptions, 'timeoutMs' | 'logger'> | undefined;
   /** Intervals and thresholds; the defaults suit production, the demo shortens them. */
   timings?: Partial<Timings> | undefined;
   logger?: Logger | undefined;

@@ -100,7 +100,7 @@ export async function createApp(config: AppConfig): Promise<App> {
 
   // ---- the bot ----------------------------------------------------------------------------
   const bot = new Bot<BotContext>(config.token, apiRoot ? { client: { apiRoot } } : {});
-  const shutdown = createShutdown({ timeoutMs: config.shutdownTimeoutMs, logger });
+  const shutdown = createShutdown({ ...config.shutdownOptions, timeoutMs: config.shutdownTimeoutMs, logger });
   const updates = updateMetrics();
   bot.use(updates.middleware); // first: times everything after it
   // Track every update so the drain phase waits for it.
