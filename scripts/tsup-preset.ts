@@ -16,6 +16,9 @@ export function packageConfig(options: Options = {}) {
     platform: 'node',
     splitting: false,
     treeshake: true,
+    // Keep `node:` prefixes: node:sqlite (and node:test, node:sea) exist only under that name, so
+    // tsup's default rewrite to bare `sqlite` breaks them in the published builds.
+    removeNodeProtocol: false,
     tsconfig: 'tsconfig.json',
     ...options,
   });
