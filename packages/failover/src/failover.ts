@@ -38,6 +38,7 @@ class FailoverImpl extends EventEmitter<FailoverEvents> implements Failover {
   #mode: FailoverMode = 'stopped';
   #leader = false;
   #started: Promise<void> | undefined;
+  readonly #startAbort = new AbortController();
   #stopping: Promise<void> | undefined;
   #server: Server | undefined;
   #control: AbortController | undefined;
@@ -145,7 +146,10 @@ class FailoverImpl extends EventEmitter<FailoverEvents> implements Failover {
   }
 
   async #start(): Promise<void> {
-    await this.#processor.init(new AbortController().signal);
+    // stop() aborts this: grammY's bot.init() retries network errors forever, so an unreachable
+    // Telegram would otherwise keep start() (and a stop() waiting for it) pending for good.
+    await this.#processor.init(this.#startAbort.signal);
+    this.#startAbort.signal.throwIfAborted();
     if (this.#o.port !== undefined) {
       const server = createServer(this.handler);
       this.#server = server;
@@ -446,6 +450,9 @@ class FailoverImpl extends EventEmitter<FailoverEvents> implements Failover {
   }
 
   async #stop(): Promise<void> {
+    // Abort a start still in progress (init retries, setWebhook) before waiting for it.
+    this.#startAbort.abort(new Error('failover stopped'));
+    this.#control?.abort(new Error('failover stopped'));
     await this.#started;
     this.#clearTimer();
     this.#control?.abort(new Error('failover stopped'));
