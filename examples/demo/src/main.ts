@@ -16,7 +16,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '@botkit/core';
-import { freePort, MissingBinaryError, type RedisServer, startRedis } from '@botkit/test-harness';
+import { freePort, MissingBinaryError, type RedisServer, startRedis, waitFor } from '@botkit/test-harness';
 import { type BotApiEmulator, createBotApiEmulator } from '@botkit/testing';
 import { type App, type AppConfig, createApp } from '../../grammy-bot/src/create-bot.js';
 
@@ -33,13 +33,8 @@ const short = (text: string, max = 70) => {
   return line.length > max ? `${line.slice(0, max - 1)}…` : line;
 };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(25);
-  }
-}
+const until = (what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 15_000) =>
+  waitFor(what, cond, timeoutMs, 25);
 
 // ---- results --------------------------------------------------------------------------------
 const checks: { name: string; ok: boolean }[] = [];

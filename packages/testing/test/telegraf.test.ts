@@ -1,6 +1,5 @@
+import { freePort } from '@botkit/test-harness';
 import { readFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Telegraf } from 'telegraf';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type BotApiEmulator, createBotApiEmulator } from '../src/index.js';
@@ -10,14 +9,6 @@ import { WAIT } from './helpers.js';
 // and, as with the real Bot API, the bot uploads its self-signed certificate with setWebhook.
 const cert = readFileSync(new URL('./fixtures/webhook-cert.pem', import.meta.url));
 const key = readFileSync(new URL('./fixtures/webhook-key.pem', import.meta.url));
-
-async function freePort(): Promise<number> {
-  const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 let emulator: BotApiEmulator;
 afterEach(async () => {

@@ -60,7 +60,7 @@ export function pgBinDir(): string {
 }
 
 /** Waits until `check` resolves true, polling every `everyMs`, or throws after `timeoutMs`. */
-export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 15_000, everyMs = 20) {
+export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 15_000, everyMs = 20) {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
