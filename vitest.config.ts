@@ -24,7 +24,13 @@ export default defineConfig({
       { extends: true as const, test: { name: 'harness', include: ['test/harness/**/*.test.ts'] } },
       {
         extends: true as const,
-        test: { name: 'e2e', include: ['test/**/*.test.ts'], exclude: ['test/harness/**', '**/node_modules/**'] },
+        test: {
+          name: 'e2e',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/harness/**', '**/node_modules/**'],
+          // Prints the chaos scenarios' figures as one table when the run ends.
+          globalSetup: ['test/e2e/chaos/summary.ts'],
+        },
       },
       { extends: true as const, test: { name: 'examples', include: ['examples/*/test/**/*.test.ts'] } },
     ],
