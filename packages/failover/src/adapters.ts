@@ -1,4 +1,4 @@
-import type { Update } from '@botkit/core';
+import { isBotkitError, type Update } from '@botkit/core';
 
 /**
  * What the failover feeds updates to. Build one with {@link grammyAdapter} or
@@ -111,6 +111,9 @@ export function grammyAdapter(bot: GrammyBotLike): UpdateAdapter {
         await bot.handleUpdate(update as never);
       } catch (error) {
         const name = (error as { name?: unknown } | null)?.name;
+        const inner = (error as { error?: unknown } | null)?.error;
+        // Refused by shutdown.middleware(): hand the update back to Telegram instead of bot.catch().
+        if (name === 'BotError' && isRefusal(inner)) throw inner;
         if (name === 'BotError' && typeof bot.errorHandler === 'function') {
           await bot.errorHandler(error as never);
         } else {
@@ -148,6 +151,7 @@ export function telegrafAdapter(bot: TelegrafBotLike): UpdateAdapter {
   if (typeof bot?.handleUpdate !== 'function' || typeof bot.telegram?.getMe !== 'function') {
     throw new TypeError('Expected bot to be a Telegraf instance (with handleUpdate() and telegram)');
   }
+  passRefusalsThrough(bot);
   return {
     init: async () => {
       bot.botInfo ??= await bot.telegram.getMe();
@@ -156,6 +160,38 @@ export function telegrafAdapter(bot: TelegrafBotLike): UpdateAdapter {
       await bot.handleUpdate(update as never);
     },
   };
+}
+
+/**
+ * Whether a handler error is a refusal to start work while the process shuts down
+ * (`BOTKIT_SHUTTING_DOWN`, thrown by `@botkit/shutdown`'s middleware): the update was not handled,
+ * so the failover must neither confirm it nor mark it done.
+ */
+export function isRefusal(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === SHUTTING_DOWN && isBotkitError(error);
+}
+
+const SHUTTING_DOWN = 'BOTKIT_SHUTTING_DOWN';
+
+/**
+ * Telegraf sends middleware errors to `bot.catch()`'s handler, and `handleUpdate()` resolves. Wrap
+ * that handler (also one installed later) so a shutdown refusal rejects `handleUpdate()` instead.
+ */
+function passRefusalsThrough(bot: TelegrafBotLike): void {
+  const target = bot as unknown as { handleError?: unknown };
+  let current = target.handleError;
+  if (typeof current !== 'function') return; // not a Telegraf we know: errors keep their default path
+  Object.defineProperty(target, 'handleError', {
+    configurable: true,
+    enumerable: true,
+    get: () => (error: unknown, ctx: unknown) => {
+      if (isRefusal(error)) throw error;
+      return (current as (error: unknown, ctx: unknown) => unknown)(error, ctx);
+    },
+    set: (handler: unknown) => {
+      current = handler;
+    },
+  });
 }
 
 /**

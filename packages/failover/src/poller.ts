@@ -141,15 +141,23 @@ export class Poller {
         await sleep(retryDelay(error, failures), { clock: this.#o.clock, signal, unref: true }).catch(() => {});
         continue;
       }
+      let refused = false;
       for (const update of updates as { update_id: number }[]) {
         if (this.#stopping) break;
         const result = await this.#o.processor.process(update as never, 'polling', signal);
-        if (result === 'aborted' || result === 'unavailable') break;
+        refused = result === 'unavailable';
+        if (result === 'aborted' || refused) break;
         this.#offset = update.update_id + 1;
       }
+      // The bot refused the update (shutting down, or it cannot initialise): it stays with Telegram;
+      // do not ask for it again in a tight loop.
+      if (refused) await sleep(REFUSED_RETRY_MS, { clock: this.#o.clock, signal, unref: true }).catch(() => {});
     }
   }
 }
+
+/** Pause after the bot refused an update while polling. */
+const REFUSED_RETRY_MS = 250;
 
 function isRetryable(error: unknown): boolean {
   return (error as { retryable?: unknown } | null)?.retryable === true;

@@ -1,5 +1,5 @@
 import { type Clock, type Logger, sleep, type Update } from '@botkit/core';
-import type { UpdateAdapter } from './adapters.js';
+import { isRefusal, type UpdateAdapter } from './adapters.js';
 import type { DedupeStore } from './dedupe.js';
 import { FailoverError, FailoverErrorCode } from './errors.js';
 
@@ -146,6 +146,12 @@ export class UpdateProcessor {
     try {
       await this.#adapter.handleUpdate(update);
     } catch (cause) {
+      if (isRefusal(cause)) {
+        // Refused by shutdown.middleware(): not handled. Forget the claim and leave the update with
+        // Telegram (webhook: 503; polling: the offset stays before it), so the next start gets it.
+        if (dedupeOk) await this.#dedupe.release(updateId).catch(() => {});
+        return 'unavailable';
+      }
       this.#hooks.error(
         new FailoverError(FailoverErrorCode.HandlerFailed, `The bot's handler failed on update ${updateId}`, {
           cause,

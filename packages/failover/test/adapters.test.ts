@@ -1,4 +1,13 @@
-import { createFailover, type FailoverError, grammyAdapter, telegrafAdapter, toAdapter } from '@botkit/failover';
+import { BotkitError } from '@botkit/core';
+import {
+  createFailover,
+  createMemoryDedupeStore,
+  type DedupeStore,
+  type FailoverError,
+  grammyAdapter,
+  telegrafAdapter,
+  toAdapter,
+} from '@botkit/failover';
 import { Bot } from 'grammy';
 import { Telegraf } from 'telegraf';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -9,11 +18,12 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()?.();
 });
 
-async function serve(adapter: Parameters<typeof createFailover>[0]['adapter']) {
+async function serve(adapter: Parameters<typeof createFailover>[0]['adapter'], dedupe?: DedupeStore) {
   const failover = createFailover({
     token: TOKEN,
     adapter,
     webhook: { url: 'https://x.example/tg', secretToken: SECRET },
+    ...(dedupe ? { dedupe } : {}),
   });
   const errors: FailoverError[] = [];
   failover.on('error', (e) => errors.push(e));
@@ -84,6 +94,71 @@ describe('telegrafAdapter (real Telegraf bot)', () => {
     expect(texts).toEqual(['hello', 'boom']);
     expect(caught).toEqual([2]);
     expect(errors).toEqual([]);
+  });
+});
+
+/** What `@botkit/shutdown`'s middleware throws for an update that arrives while the process stops. */
+const refusal = () => new BotkitError('BOTKIT_SHUTTING_DOWN', 'shutting down (SIGTERM)');
+
+describe('updates refused while shutting down (BOTKIT_SHUTTING_DOWN) are handed back to Telegram', () => {
+  it('grammY: answers 503, bot.catch() does not see it, and the redelivery is handled later', async () => {
+    const dedupe = createMemoryDedupeStore();
+    let stopping = false;
+    const caught: unknown[] = [];
+    const texts: string[] = [];
+    const bot = new Bot(TOKEN, { botInfo });
+    bot.use((_ctx, next) => {
+      if (stopping) throw refusal();
+      return next();
+    });
+    bot.on('message:text', (ctx) => {
+      texts.push(ctx.message.text);
+    });
+    bot.catch((err) => {
+      caught.push(err.error);
+    });
+    const { post, errors } = await serve(grammyAdapter(bot), dedupe);
+    expect((await post(textUpdate(1, 1, 'before'))).status).toBe(200);
+    stopping = true;
+    expect((await post(textUpdate(2, 1, 'during'))).status).toBe(503);
+    expect(texts).toEqual(['before']);
+    expect(caught).toEqual([]);
+    expect(errors).toEqual([]);
+    // The next instance (same dedupe store) handles the redelivery: the claim was released.
+    stopping = false;
+    expect((await post(textUpdate(2, 1, 'during'))).status).toBe(200);
+    expect(texts).toEqual(['before', 'during']);
+  });
+
+  it('Telegraf: the same, also with bot.catch() installed after the adapter was created', async () => {
+    const dedupe = createMemoryDedupeStore();
+    let stopping = false;
+    const caught: unknown[] = [];
+    const texts: string[] = [];
+    const bot = new Telegraf(TOKEN);
+    bot.botInfo = botInfo;
+    bot.use((_ctx, next) => {
+      if (stopping) throw refusal();
+      return next();
+    });
+    bot.on('text', (ctx) => {
+      texts.push(ctx.message.text);
+      if (ctx.message.text === 'boom') throw new Error('boom');
+    });
+    const adapter = telegrafAdapter(bot);
+    bot.catch((error) => {
+      caught.push(error);
+    });
+    const { post, errors } = await serve(adapter, dedupe);
+    expect((await post(textUpdate(1, 1, 'boom'))).status).toBe(200); // other errors still reach bot.catch()
+    expect(caught).toHaveLength(1);
+    stopping = true;
+    expect((await post(textUpdate(2, 1, 'during'))).status).toBe(503);
+    expect(caught).toHaveLength(1);
+    expect(errors).toEqual([]);
+    stopping = false;
+    expect((await post(textUpdate(2, 1, 'during'))).status).toBe(200);
+    expect(texts).toEqual(['boom', 'during']);
   });
 });
 
