@@ -103,16 +103,10 @@ export async function createApp(config: AppConfig): Promise<App> {
   const shutdown = createShutdown({ ...config.shutdownOptions, timeoutMs: config.shutdownTimeoutMs, logger });
   const updates = updateMetrics();
   bot.use(updates.middleware); // first: times everything after it
-  // Track every update so the drain phase waits for it.
-  if (config.webhook) {
-    // The failover stops intake itself (late updates stay unconfirmed for the next start); an
-    // update refused by shutdown.middleware() would count as handled and be confirmed (see README).
-    bot.use((_ctx, next) => shutdown.track(() => next()));
-  } else {
-    // grammY's poller keeps handling the rest of a fetched batch after bot.stop() confirmed the
-    // offset: the middleware refuses those updates, so the next start receives them again.
-    bot.use(shutdown.middleware());
-  }
+  // Every update in flight finishes before teardown; one that arrives once the shutdown began is
+  // refused and stays with Telegram for the next start (the failover answers 503 or leaves the offset
+  // before it; grammY's poller does not confirm it either).
+  bot.use(shutdown.middleware());
   if (config.onUpdateHandled) {
     const notify = config.onUpdateHandled;
     bot.use(async (ctx, next) => {

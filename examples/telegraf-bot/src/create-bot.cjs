@@ -110,9 +110,9 @@ async function createApp(config) {
   const shutdown = createShutdown({ timeoutMs: config.shutdownTimeoutMs, logger });
   const updates = updateMetrics();
   bot.use(updates.middleware);
-  // Track every update so the drain phase waits for it. Not shutdown.middleware(): both the failover
-  // and Telegraf's poller confirm what they fetched, so an update refused here would be lost; the
-  // transport hook in the intake phase stops fetching instead (see the README).
+  // Track every update so the drain phase waits for it. Not shutdown.middleware(): Telegraf's own
+  // poller confirms what it fetched, so an update refused there would be lost (the failover would
+  // hand it back to Telegram); the transport hook in the intake phase stops fetching instead.
   bot.use((_ctx, next) => shutdown.track(() => next()));
   if (config.onUpdateHandled) {
     const notify = config.onUpdateHandled;
