@@ -14,7 +14,7 @@ import type { HealthMonitor } from './monitor.js';
  * const mod: PromClientModule = promClient;
  * ```
  */
-export type PromClientModule = Pick<typeof PromClient, 'Registry' | 'Gauge'>;
+export type PromClientModule = Pick<typeof PromClient, 'Registry' | 'Gauge' | 'Counter'>;
 
 /**
  * Anything with a `metrics()` method returning Prometheus text, such as a prom-client `Registry`
@@ -51,7 +51,8 @@ export function createMetricsRenderer(
   interface Loaded {
     prom: PromClientModule;
     registry: PromClient.Registry;
-    statsGauges: Map<string, PromClient.Gauge>;
+    /** Names of the stats metrics registered so far. */
+    statsMetrics: Set<string>;
   }
   let loaded: Promise<Loaded> | undefined;
   const load = async (): Promise<Loaded> => {
@@ -101,7 +102,7 @@ export function createMetricsRenderer(
     gauge('botkit_health_probe_last_check_timestamp_seconds', 'When the last check finished', ['probe'], (g) => {
       for (const p of probes()) if (p.lastCheckedAt) g.set({ probe: p.name }, Date.parse(p.lastCheckedAt) / 1000);
     });
-    return { registry, statsGauges: new Map<string, PromClient.Gauge>(), prom };
+    return { registry, statsMetrics: new Set<string>(), prom };
   };
 
   return async () => {
@@ -113,44 +114,62 @@ export function createMetricsRenderer(
       loaded = undefined;
       throw error;
     }
-    const { registry, statsGauges, prom } = state;
+    const { registry, statsMetrics, prom } = state;
+    /**
+     * Registers a stats metric once: a counter when its name ends in `_total` (Prometheus naming:
+     * monotonic, so `rate()` and counter resets work), a gauge otherwise. Values are read at scrape.
+     */
+    const register = (
+      name: string,
+      help: string,
+      labelNames: string[],
+      read: () => readonly { labels: Record<string, string>; value: number }[],
+    ) => {
+      if (statsMetrics.has(name) || !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(name)) return;
+      statsMetrics.add(name);
+      if (name.endsWith('_total')) {
+        new prom.Counter({
+          name,
+          help,
+          labelNames,
+          registers: [registry],
+          collect() {
+            this.reset();
+            for (const sample of read()) if (sample.value >= 0) this.inc(sample.labels, sample.value);
+          },
+        });
+      } else {
+        new prom.Gauge({
+          name,
+          help,
+          labelNames,
+          registers: [registry],
+          collect() {
+            this.reset();
+            for (const sample of read()) this.set(sample.labels, sample.value);
+          },
+        });
+      }
+    };
     const stats = monitor.status().stats;
     for (const [source, values] of Object.entries(stats)) {
       for (const key of Object.keys(values)) {
-        const name = `botkit_${source}_${key}`;
-        if (statsGauges.has(name) || !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(name)) continue;
-        statsGauges.set(
-          name,
-          new prom.Gauge({
-            name,
-            help: `${source} ${key.replaceAll('_', ' ')}`,
-            registers: [registry],
-            collect() {
-              const value = monitor.status().stats[source]?.[key];
-              if (typeof value === 'number') this.set(value);
-            },
-          }),
-        );
+        register(`botkit_${source}_${key}`, `${source} ${key.replaceAll('_', ' ')}`, [], () => {
+          const value = monitor.status().stats[source]?.[key];
+          return typeof value === 'number' ? [{ labels: {}, value }] : [];
+        });
       }
     }
     for (const source of monitor.statsSources()) {
       const series = source.series?.() ?? {};
       for (const [key, samples] of Object.entries(series)) {
-        const name = `botkit_${source.name}_${key}`;
         const first = samples[0];
-        if (!first || statsGauges.has(name) || !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(name)) continue;
-        statsGauges.set(
-          name,
-          new prom.Gauge({
-            name,
-            help: `${source.name} ${key.replaceAll('_', ' ')}`,
-            labelNames: Object.keys(first.labels),
-            registers: [registry],
-            collect() {
-              this.reset();
-              for (const sample of source.series?.()[key] ?? []) this.set(sample.labels, sample.value);
-            },
-          }),
+        if (!first) continue;
+        register(
+          `botkit_${source.name}_${key}`,
+          `${source.name} ${key.replaceAll('_', ' ')}`,
+          Object.keys(first.labels),
+          () => source.series?.()[key] ?? [],
         );
       }
     }

@@ -149,7 +149,12 @@ describe('createHealthServer', () => {
     const monitor = createHealthMonitor({ failureThreshold: 5, probes: [db.probe] });
     await monitor.runAll();
     await monitor.runAll();
-    monitor.addStats({ name: 'jobs', stats: () => ({ processed_total: 7 }) });
+    let processed = 7;
+    monitor.addStats({
+      name: 'jobs',
+      stats: () => ({ processed_total: processed, in_flight: 2 }),
+      series: () => ({ processed_by_kind_total: [{ labels: { kind: 'email' }, value: processed - 1 }] }),
+    });
     const app = new promClient.Registry();
     new promClient.Counter({ name: 'app_messages_total', help: 'messages', registers: [app] }).inc(3);
     const server = await serve(monitor, { registries: [app] });
@@ -164,6 +169,17 @@ describe('createHealthServer', () => {
     expect(text).toContain('botkit_health_ready 0');
     expect(text).toContain('botkit_jobs_processed_total 7');
     expect(text).toContain('app_messages_total 3');
+    // Stats named *_total are Prometheus counters (rate() works on them), the rest gauges.
+    expect(text).toContain('# TYPE botkit_jobs_processed_total counter');
+    expect(text).toContain('# TYPE botkit_jobs_processed_by_kind_total counter');
+    expect(text).toContain('# TYPE botkit_jobs_in_flight gauge');
+    expect(text).toContain('botkit_jobs_processed_by_kind_total{kind="email"} 6');
+    // Every scrape reads the current value (not an accumulation of earlier scrapes).
+    processed = 10;
+    const again = await (await fetch(`${server.url}/metrics`)).text();
+    expect(again).toContain('botkit_jobs_processed_total 10\n');
+    expect(again).toContain('botkit_jobs_processed_by_kind_total{kind="email"} 9\n');
+    expect(again).toContain('botkit_jobs_in_flight 2\n');
   });
 
   it('healthHandler mounts in an existing node:http server and passes other paths to next()', async () => {
