@@ -52,7 +52,11 @@ export function sqliteProbe(path: string, options: SqliteProbeOptions = {}): Pro
     async check({ signal }): Promise<HealthProbeResult> {
       signal.throwIfAborted();
       if (!existsSync(path)) return { status: 'unhealthy', message: `database file not found: ${path}` };
-      const { DatabaseSync } = (await import('node:sqlite')) as unknown as SqliteModule;
+      // getBuiltinModule, not import('node:sqlite'): a consumer's bundler may strip the `node:`
+      // prefix, and `sqlite` without it is no built-in module (same loading as @botkit/backup).
+      const sqlite = process.getBuiltinModule?.('node:sqlite') as SqliteModule | undefined;
+      if (!sqlite) return { status: 'unhealthy', message: `node:sqlite is not available in Node ${process.version}` };
+      const { DatabaseSync } = sqlite;
       const db = new DatabaseSync(path, { readOnly: true });
       try {
         if (options.quickCheck) {
