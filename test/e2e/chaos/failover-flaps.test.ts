@@ -1,7 +1,9 @@
 /**
- * Chaos: the webhook flaps (Telegram cannot reach it, then can again) while a steady load flows,
- * for both example apps. The failover must switch webhook -> polling -> webhook repeatedly and
- * still hand every update to the bot exactly once, in per-chat order, with one answer each.
+ * Chaos: the webhook flaps while a steady load flows, for both example apps. Three outages of
+ * different kinds (Telegram's connections refused; a proxy in front of the bot that loses the
+ * bot's answers, so Telegram redelivers updates already handled; connections timing out), each
+ * repaired right after the fall-back. The failover must switch webhook -> polling -> webhook each
+ * time and still hand every update to the bot exactly once, in per-chat order, one answer each.
  *
  * The load is `/count` from ~20 users, so the answers carry state kept in real Redis: a user's
  * answers must read `Count: 1`, `Count: 2`, ... `Count: n` in order, which fails on a lost, a
@@ -11,6 +13,7 @@ import { sleep } from '@botkit/core';
 import { type RedisServer, startRedis, waitFor } from '@botkit/test-harness';
 import { type BotApiEmulator, createBotApiEmulator } from '@botkit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startWebhookProxy, type WebhookProxy } from './failover-flaps-support.js';
 import { recordFigures } from './figures.js';
 import {
   createExampleApp,
@@ -28,9 +31,36 @@ import {
 const CHATS = 20;
 const PER_SECOND = 25;
 /** Full webhook -> polling -> webhook trips per framework (the example allows 12 changes an hour). */
-const ROUND_TRIPS = 2;
-/** Transport errors Telegram reports for an unreachable webhook; each outage uses the next one. */
-const OUTAGES = ['Connection refused', 'Connection timed out'];
+const ROUND_TRIPS = 3;
+
+/** A way the webhook breaks, and its repair. */
+interface Outage {
+  name: string;
+  break(): void;
+  repair(): void;
+}
+
+/** The outages of the scenario, used in turn: refused, answers lost behind a proxy, timed out. */
+function outages(emulator: BotApiEmulator, proxy: WebhookProxy): Outage[] {
+  const unreachable = (message: string): Outage => ({
+    name: message,
+    break: () => emulator.faults.webhookUnreachable(message),
+    repair: () => emulator.faults.webhookReachable(),
+  });
+  return [
+    unreachable('Connection refused'),
+    {
+      name: 'answers lost behind a proxy (502)',
+      break: () => {
+        proxy.lossy = true;
+      },
+      repair: () => {
+        proxy.lossy = false;
+      },
+    },
+    unreachable('Connection timed out'),
+  ];
+}
 
 let redis: RedisServer;
 
@@ -69,11 +99,15 @@ async function flapsUnderLoad(framework: Framework, firstChat: number): Promise<
   let emulator: BotApiEmulator | undefined;
   let app: ExampleApp | undefined;
   let load: Load | undefined;
+  let proxy: WebhookProxy | undefined;
   try {
     emulator = await createBotApiEmulator();
     const ledger = new Ledger(emulator);
     const handledOrder: number[] = [];
     const config = await testConfig(emulator, redis.url, tmp.dir);
+    // Telegram reaches the bot through a proxy (the bot still listens on its own port).
+    proxy = await startWebhookProxy(config.webhook!.port);
+    config.webhook = { ...config.webhook!, url: `${proxy.url}/telegram` };
     // This scenario is about the transport: give Redis commands room on a busy 2-core machine, so
     // the breaker does not open on a scheduling hiccup and turn the counts into in-memory ones.
     config.timings = { ...FAST, redisCommandTimeoutMs: 2_000 };
@@ -107,13 +141,15 @@ async function flapsUnderLoad(framework: Framework, firstChat: number): Promise<
     await waitFor('the load flowing through the webhook', () => received.webhook >= CHATS, 15_000);
     const fallbackMs: number[] = [];
     const returnMs: number[] = [];
+    const kinds = outages(em, proxy);
     for (let trip = 0; trip < ROUND_TRIPS; trip++) {
+      const outage = kinds[trip % kinds.length]!;
       const brokeAt = performance.now();
-      em.faults.webhookUnreachable(OUTAGES[trip % OUTAGES.length]);
-      await waitFor(`fall-back to polling #${trip + 1}`, () => a.mode === 'polling', 20_000);
+      outage.break();
+      await waitFor(`fall-back to polling #${trip + 1} (${outage.name})`, () => a.mode === 'polling', 20_000);
       fallbackMs.push(performance.now() - brokeAt);
       const polledBefore = received.polling;
-      em.faults.webhookReachable(); // repaired at once: the return waits for the policy's dwell
+      outage.repair(); // at once: the return waits for the policy's dwell
       await waitFor(`return to the webhook #${trip + 1}`, () => a.mode === 'webhook', 20_000);
       returnMs.push(performance.now() - brokeAt);
       expect(received.polling, 'updates flowed through polling while the webhook was away').toBeGreaterThan(
@@ -154,6 +190,7 @@ async function flapsUnderLoad(framework: Framework, firstChat: number): Promise<
       viaWebhook: received.webhook,
       viaPolling: received.polling,
       duplicatesSkipped,
+      answersLostByProxy: proxy.answersLost,
       outOfOrderChats: outOfOrder,
       wrongCountChats: countsWrong,
       circuitOpened,
@@ -178,10 +215,14 @@ async function flapsUnderLoad(framework: Framework, firstChat: number): Promise<
     );
     expect(figures.modeChanges).toBeGreaterThanOrEqual(4);
     expect(figures.viaPolling).toBeGreaterThan(0);
+    // The lossy proxy made Telegram redeliver updates the bot had handled: dedupe absorbed them all.
+    expect(figures.answersLostByProxy).toBeGreaterThan(0);
+    expect(figures.duplicatesSkipped).toBeGreaterThan(0);
     expect(figures.viaWebhook + figures.viaPolling).toBe(figures.sent);
   } finally {
     await load?.stop();
     await app?.stop('test finished');
+    await proxy?.close();
     await emulator?.close();
     tmp.cleanup();
   }
@@ -189,7 +230,7 @@ async function flapsUnderLoad(framework: Framework, firstChat: number): Promise<
 
 describe('chaos: failover flaps under load', () => {
   it.each(FRAMEWORKS.map((f, i) => [f, 1000 + i * 100] as const))(
-    '%s: webhook -> polling -> webhook twice under 25 msg/s: 0 lost, 0 duplicated, per-chat order, one answer each',
+    '%s: three webhook -> polling -> webhook trips under 25 msg/s: 0 lost, 0 duplicated, per-chat order, one answer each',
     (framework, firstChat) => flapsUnderLoad(framework, firstChat),
     60_000,
   );
