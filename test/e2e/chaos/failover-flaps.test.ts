@@ -42,6 +42,7 @@ interface Outage {
 
 /** The outages of the scenario, used in turn: refused, answers lost behind a proxy, timed out. */
 function outages(emulator: BotApiEmulator, proxy: WebhookProxy): Outage[] {
+  /** Telegram's deliveries fail with `message` without reaching the bot. */
   const unreachable = (message: string): Outage => ({
     name: message,
     break: () => emulator.faults.webhookUnreachable(message),
@@ -135,6 +136,7 @@ async function flapsUnderLoad(framework: Framework, firstChat: number): Promise<
     await app.start();
     expect(app.mode).toBe('webhook');
 
+    const loadStarted = performance.now();
     load = startLoad(ledger, { perSecond: PER_SECOND, chats: CHATS, firstChat, text: () => '/count' });
     const em = emulator;
     const a = app;
@@ -163,9 +165,10 @@ async function flapsUnderLoad(framework: Framework, firstChat: number): Promise<
       expect(a.mode).toBe('webhook');
     }
     await load.stop();
-    const loadSeconds = (performance.now() - started) / 1000;
+    const loadSeconds = (performance.now() - loadStarted) / 1000;
     await ledger.settle(30_000);
     const sentPerChat = byChat(ledger.sent.keys(), ledger.sent);
+    /** Answers the bot sent in the load's chats. */
     const replies = () => [...sentPerChat.keys()].reduce((n, chat) => n + ledger.repliesIn(chat), 0);
     await waitFor('every message answered', () => replies() >= ledger.sent.size, 15_000);
     await waitFor('nothing left for Telegram to deliver', () => em.pendingUpdates.length === 0, 15_000);

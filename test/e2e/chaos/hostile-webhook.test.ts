@@ -86,13 +86,16 @@ function catalogue(path: string, secret: string, round: number, replays: readonl
   const n = round * 100;
   const forged = forgedUpdate(n);
   const sameLength = secret.slice(0, -1) + (secret.endsWith('a') ? 'b' : 'a');
+  /** A POST to the webhook path, with the right secret unless `headers` say otherwise. */
   const post = (body: string, headers: Record<string, string> = authed): HostileRequest => ({
     method: 'POST',
     path,
     headers,
     body,
   });
+  /** `depth` arrays nested in each other. */
   const nested = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
+  /** `depth` objects nested in each other, none with an update_id. */
   const nestedObject = (depth: number) => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
   const attacks: Attack[] = [
     { category: 'noSecret', what: 'no secret header', expected: 401, request: post(forged, json) },
@@ -252,6 +255,7 @@ async function hostileWebhook(framework: Framework, firstChat: number): Promise<
     for (let round = 0; round < ROUNDS; round++) {
       // Updates Telegram already got a 200 for (handled and completed): replaying them must not
       // reach the bot again. Two per round, different each time.
+      /** Real updates Telegram got a 200 for, not replayed yet. */
       const replayable = () =>
         [...new Set(em.webhookDeliveries.filter((d) => d.ok).map((d) => d.updateId))].filter(
           (id) => ledger.sent.has(id) && !replayed.includes(id),
@@ -274,6 +278,7 @@ async function hostileWebhook(framework: Framework, firstChat: number): Promise<
     await load.stop();
     await ledger.settle(30_000);
     const chats = [...new Set(ledger.sent.values())];
+    /** Answers the bot sent in the real users' chats. */
     const replies = () => chats.reduce((n, chat) => n + ledger.repliesIn(chat), 0);
     await waitFor('every real message answered', () => replies() >= ledger.sent.size, 15_000);
     await sleep(300); // a late second handling or answer would show up here
