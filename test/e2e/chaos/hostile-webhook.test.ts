@@ -319,7 +319,7 @@ async function hostileWebhook(framework: Framework, firstChat: number): Promise<
       realP95Ms: Math.round(ledger.latencyQuantile(0.95)),
       slowlorisOpenAtStop: openAtStop,
       slowlorisClosedByStop: closedByServer,
-      stopSeconds: Number(stopSeconds.toFixed(2)),
+      stopMs: Math.round(stopSeconds * 1000),
       attackSeconds: Number(attackSeconds.toFixed(1)),
       wallSeconds: Number(((performance.now() - started) / 1000).toFixed(1)),
     };
