@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import {
   type BotApi,
   type Clock,
@@ -41,6 +41,8 @@ class FailoverImpl extends EventEmitter<FailoverEvents> implements Failover {
   readonly #startAbort = new AbortController();
   #stopping: Promise<void> | undefined;
   #server: Server | undefined;
+  /** Answers of the webhook server not finished yet (their requests may still be arriving). */
+  readonly #responses = new Set<ServerResponse>();
   #control: AbortController | undefined;
   #timer: ClockTimer | undefined;
   #queue: Promise<void> = Promise.resolve();
@@ -151,7 +153,11 @@ class FailoverImpl extends EventEmitter<FailoverEvents> implements Failover {
     await this.#processor.init(this.#startAbort.signal);
     this.#startAbort.signal.throwIfAborted();
     if (this.#o.port !== undefined) {
-      const server = createServer(this.handler);
+      const server = createServer((req, res) => {
+        this.#responses.add(res);
+        res.once('close', () => this.#responses.delete(res));
+        this.handler(req, res);
+      });
       this.#server = server;
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -462,13 +468,7 @@ class FailoverImpl extends EventEmitter<FailoverEvents> implements Failover {
     this.#leader = false;
     this.#processor.close();
     await this.#processor.drain();
-    if (this.#server) {
-      const server = this.#server;
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
-    }
+    if (this.#server) await this.#closeServer(this.#server);
     if (this.#lease) {
       if (this.#leaseListeners) {
         this.#lease.off('acquired', this.#leaseListeners.acquired);
@@ -477,6 +477,34 @@ class FailoverImpl extends EventEmitter<FailoverEvents> implements Failover {
       await this.#lease.stop().catch((error: unknown) => this.#report(this.#wrap(error, 'lease release failed')));
     }
     this.#setMode('stopped', 'stop() called');
+  }
+
+  /**
+   * Closes the webhook server once the handlers drained. A request received in full is being
+   * answered (200, or 503 now that the processor is closed): that answer goes out, so Telegram does
+   * not deliver the update again. Any other connection never sent a whole request (a client
+   * trickling bytes, a delivery cut short, which Telegram retries): it is closed at once instead of
+   * keeping stop() waiting for Node's request timeout (5 minutes).
+   */
+  async #closeServer(server: Server): Promise<void> {
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    const answering = [...this.#responses]
+      .filter((res) => res.req.complete)
+      .map((res) => new Promise<void>((resolve) => (res.closed ? resolve() : res.once('close', () => resolve()))));
+    if (answering.length > 0) {
+      let timer: ClockTimer | undefined;
+      await Promise.race([
+        Promise.all(answering),
+        new Promise<void>((resolve) => {
+          timer = this.#clock.setTimeout(resolve, ANSWER_GRACE_MS);
+          timer.unref();
+        }),
+      ]);
+      if (timer) this.#clock.clearTimeout(timer);
+    }
+    server.closeAllConnections();
+    await closed;
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -497,6 +525,9 @@ class FailoverImpl extends EventEmitter<FailoverEvents> implements Failover {
     };
   }
 }
+
+/** Longest wait in stop() for answers to requests received in full (they are ready: handlers drained). */
+const ANSWER_GRACE_MS = 2_000;
 
 /** Telegram's `retry_after` (429) in ms, or 0. */
 function retryAfter(error: unknown): number {

@@ -53,8 +53,9 @@ export interface Failover extends EventEmitter<FailoverEvents> {
   start(): Promise<void>;
   /**
    * Stops watching, stops polling with a final confirming getUpdates, waits for the handlers in
-   * flight, closes the server and releases the lease. The webhook stays set, so Telegram keeps
-   * updates for the next start. Idempotent.
+   * flight, closes the server (after answering requests received in full; connections that never
+   * sent a whole request are closed at once) and releases the lease. The webhook stays set, so
+   * Telegram keeps updates for the next start. Idempotent.
    */
   stop(): Promise<void>;
   /** Same as `stop()`, for `await using`. */
