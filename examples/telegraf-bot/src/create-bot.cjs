@@ -263,6 +263,14 @@ async function createApp(config) {
   shutdown.add('health-server', () => healthServer.stop(), { phase: 'flush' });
   shutdown.add('redis', () => rawRedis.quit().catch(() => rawRedis.disconnect()), { phase: 'connections' });
   shutdown.add('database', () => notes.close(), { phase: 'connections' });
+  // Log the teardown as it happens (as the grammY example does): operators read the order from the logs.
+  shutdown.on('phaseStarted', (phase) => logger.info({ phase }, 'shutdown phase'));
+  shutdown.on('shutdownFinished', (report) =>
+    logger.info(
+      { exitCode: report.exitCode, timedOut: report.timedOut, tasks: report.tasks, hooks: report.hooks.length },
+      'shutdown finished',
+    ),
+  );
 
   let started;
   const app = {

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import type { ShutdownReport } from '@botkit/shutdown';
+import { PHASES, type ShutdownReport } from '@botkit/shutdown';
 import { type RedisServer, startRedis, waitFor } from '@botkit/test-harness';
 import { type BotApiEmulator, createBotApiEmulator } from '@botkit/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -100,6 +100,26 @@ describe('the Telegraf example (CommonJS, on the CJS builds) on the emulator, re
       expect.stringMatching(/🟢 redis recovered/),
     ]);
     expect(await ask(emulator, 61, '/count')).toMatch(/^Count: \d+$/);
+  });
+
+  it('logs the teardown: every shutdown phase in order, then the report', async () => {
+    const lines: { msg: string; fields: Record<string, unknown> }[] = [];
+    const log = (fields: unknown, msg?: string) =>
+      lines.push(
+        typeof fields === 'string' ? { msg: fields, fields: {} } : { msg: msg ?? '', fields: fields as never },
+      );
+    const logger = { debug: () => {}, info: log, warn: log, error: log };
+    const app = await createApp({ ...(await testConfig(emulator, redisServer.url, tmp.dir)), logger });
+    apps.push(app);
+    await app.start();
+    const report = await app.stop('test');
+    expect(report.exitCode).toBe(0);
+    const phases = lines.filter((l) => l.msg === 'shutdown phase');
+    expect(phases.map((l) => l.fields.phase)).toEqual([...PHASES]);
+    // The report (with tasks and hooks; the manager logs its own shorter line too) after the last phase.
+    const finished = lines.find((l) => l.msg === 'shutdown finished' && 'hooks' in l.fields);
+    expect(finished?.fields).toMatchObject({ exitCode: 0, timedOut: false, hooks: report.hooks.length });
+    expect(lines.indexOf(finished!)).toBeGreaterThan(lines.indexOf(phases.at(-1)!));
   });
 
   for (const webhook of [true, false]) {
