@@ -22,11 +22,13 @@ import { Redis } from 'ioredis';
 import { type AppConfig, DEFAULT_TIMINGS, type Timings } from './config.js';
 import { type NotesStore, openNotesStore } from './notes.js';
 import { RedisSessionStorage } from './session-storage.js';
+import { retryTelegramCalls } from './telegram-retry.js';
 
 export type { AppConfig, Timings } from './config.js';
 export { configFromEnv, DEFAULT_TIMINGS } from './config.js';
 export type { Note, NotesStore } from './notes.js';
 export { RedisSessionStorage } from './session-storage.js';
+export { retryTelegramCalls, type TelegramRetryOptions } from './telegram-retry.js';
 
 /** Per-user session kept in Redis. */
 export interface SessionData {
@@ -100,6 +102,8 @@ export async function createApp(config: AppConfig): Promise<App> {
 
   // ---- the bot ----------------------------------------------------------------------------
   const bot = new Bot<BotContext>(config.token, apiRoot ? { client: { apiRoot } } : {});
+  // Replies survive Telegram's 429 flood waits and 5xx hiccups (bounded; see telegram-retry.ts).
+  bot.api.config.use(retryTelegramCalls({ logger }));
   const shutdown = createShutdown({ ...config.shutdownOptions, timeoutMs: config.shutdownTimeoutMs, logger });
   const updates = updateMetrics();
   bot.use(updates.middleware); // first: times everything after it

@@ -19,6 +19,7 @@ const {
 const { createShutdown } = require('@botkit/shutdown');
 const { openNotesStore } = require('./notes.cjs');
 const { RedisSessionStore } = require('./session-store.cjs');
+const { retryTelegramCalls } = require('./telegram-retry.cjs');
 
 const DEFAULT_TIMINGS = {
   healthIntervalMs: 15_000,
@@ -107,6 +108,13 @@ async function createApp(config) {
 
   // ---- the bot ----
   const bot = new Telegraf(config.token, config.apiRoot ? { telegram: { apiRoot: config.apiRoot } } : {});
+  // Replies survive Telegram's 429 flood waits and 5xx hiccups (bounded; see telegram-retry.cjs).
+  // Telegraf builds a new client for each update: wrap the bot's and, first thing, each ctx.telegram.
+  retryTelegramCalls(bot.telegram, { logger });
+  bot.use((ctx, next) => {
+    retryTelegramCalls(ctx.telegram, { logger });
+    return next();
+  });
   const shutdown = createShutdown({ timeoutMs: config.shutdownTimeoutMs, logger });
   const updates = updateMetrics();
   bot.use(updates.middleware);
@@ -263,6 +271,14 @@ async function createApp(config) {
   shutdown.add('health-server', () => healthServer.stop(), { phase: 'flush' });
   shutdown.add('redis', () => rawRedis.quit().catch(() => rawRedis.disconnect()), { phase: 'connections' });
   shutdown.add('database', () => notes.close(), { phase: 'connections' });
+  // Log the teardown as it happens (as the grammY example does): operators read the order from the logs.
+  shutdown.on('phaseStarted', (phase) => logger.info({ phase }, 'shutdown phase'));
+  shutdown.on('shutdownFinished', (report) =>
+    logger.info(
+      { exitCode: report.exitCode, timedOut: report.timedOut, tasks: report.tasks, hooks: report.hooks.length },
+      'shutdown finished',
+    ),
+  );
 
   let started;
   const app = {

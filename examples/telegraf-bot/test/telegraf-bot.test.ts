@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import type { ShutdownReport } from '@botkit/shutdown';
+import { PHASES, type ShutdownReport } from '@botkit/shutdown';
 import { type RedisServer, startRedis, waitFor } from '@botkit/test-harness';
 import { type BotApiEmulator, createBotApiEmulator } from '@botkit/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -67,6 +67,28 @@ describe('the Telegraf example (CommonJS, on the CJS builds) on the emulator, re
     expect(await ask(emulator, 42, '/note')).toBe('Your latest notes:\n#1 buy milk');
   });
 
+  it('retries Telegram calls: a reply survives a 502 and a 429 (after retry_after); a 403 is not retried', async () => {
+    const handled: number[] = [];
+    emulator.faults.inject('deleteWebhook', { kind: 'error', errorCode: 502 }, { times: 1 }); // while starting to poll
+    await start({ webhook: false, handled });
+    emulator.faults.inject('sendMessage', { kind: 'error', errorCode: 429, retryAfterSeconds: 1 }, { times: 1 });
+    emulator.faults.inject('sendMessage', { kind: 'error', errorCode: 502 }, { times: 1 });
+    expect(await ask(emulator, 77, '/count')).toBe('Count: 1');
+    const calls = (chat: number) =>
+      emulator.requests.filter((r) => r.method === 'sendMessage' && Number(r.params.chat_id) === chat);
+    expect(calls(77).map((r) => r.status)).toEqual([502, 429, 200]);
+    expect(calls(77)[2]!.at - calls(77)[1]!.at).toBeGreaterThanOrEqual(1_000);
+
+    emulator.faults.inject(
+      'sendMessage',
+      { kind: 'error', errorCode: 403, description: 'Forbidden: bot was blocked by the user' },
+      { times: 1 },
+    );
+    emulator.sendMessage(78, '/count');
+    await waitFor('the update handled', () => handled.length === 2);
+    expect(calls(78).map((r) => r.status)).toEqual([403]);
+  });
+
   it('/ready is 200 while serving and 503 from the moment shutdown starts, while an update drains', async () => {
     const app = await start();
     await app.monitor.runAll();
@@ -100,6 +122,26 @@ describe('the Telegraf example (CommonJS, on the CJS builds) on the emulator, re
       expect.stringMatching(/🟢 redis recovered/),
     ]);
     expect(await ask(emulator, 61, '/count')).toMatch(/^Count: \d+$/);
+  });
+
+  it('logs the teardown: every shutdown phase in order, then the report', async () => {
+    const lines: { msg: string; fields: Record<string, unknown> }[] = [];
+    const log = (fields: unknown, msg?: string) =>
+      lines.push(
+        typeof fields === 'string' ? { msg: fields, fields: {} } : { msg: msg ?? '', fields: fields as never },
+      );
+    const logger = { debug: () => {}, info: log, warn: log, error: log };
+    const app = await createApp({ ...(await testConfig(emulator, redisServer.url, tmp.dir)), logger });
+    apps.push(app);
+    await app.start();
+    const report = await app.stop('test');
+    expect(report.exitCode).toBe(0);
+    const phases = lines.filter((l) => l.msg === 'shutdown phase');
+    expect(phases.map((l) => l.fields.phase)).toEqual([...PHASES]);
+    // The report (with tasks and hooks; the manager logs its own shorter line too) after the last phase.
+    const finished = lines.find((l) => l.msg === 'shutdown finished' && 'hooks' in l.fields);
+    expect(finished?.fields).toMatchObject({ exitCode: 0, timedOut: false, hooks: report.hooks.length });
+    expect(lines.indexOf(finished!)).toBeGreaterThan(lines.indexOf(phases.at(-1)!));
   });
 
   for (const webhook of [true, false]) {

@@ -9,6 +9,7 @@ import {
   type Probe,
   type ProbeResult,
   redact,
+  sleep,
   TelegramErrorCode,
 } from '@botkit/core';
 import { EventEmitter } from 'eventemitter3';
@@ -387,17 +388,25 @@ class FailoverImpl extends EventEmitter<FailoverEvents> implements Failover {
   }
 
   async #setWebhook(dropPending: boolean, signal: AbortSignal | undefined): Promise<void> {
-    await this.#api.call(
-      'setWebhook',
-      {
-        url: this.#o.url,
-        secret_token: this.#o.secretToken,
-        ...(this.#o.allowedUpdates ? { allowed_updates: [...this.#o.allowedUpdates] as never } : {}),
-        ...(this.#o.maxConnections !== undefined ? { max_connections: this.#o.maxConnections } : {}),
-        ...(dropPending ? { drop_pending_updates: true } : {}),
-      },
-      signal ? { signal } : {},
-    );
+    const params = {
+      url: this.#o.url,
+      secret_token: this.#o.secretToken,
+      ...(this.#o.allowedUpdates ? { allowed_updates: [...this.#o.allowedUpdates] as never } : {}),
+      ...(this.#o.maxConnections !== undefined ? { max_connections: this.#o.maxConnections } : {}),
+      ...(dropPending ? { drop_pending_updates: true } : {}),
+    };
+    // Telegram answers a setWebhook repeated within a second with 429 (and has 5xx hiccups): wait
+    // retry_after (or back off) and try again a few times instead of failing the start or the return.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#api.call('setWebhook', params, signal ? { signal } : {});
+        break;
+      } catch (error) {
+        const wait = setWebhookRetryDelay(error, attempt);
+        if (signal?.aborted || wait === undefined) throw error;
+        await sleep(wait, { clock: this.#clock, unref: true, ...(signal ? { signal } : {}) });
+      }
+    }
     this.#webhookSetOnce = true;
   }
 
@@ -530,6 +539,27 @@ class FailoverImpl extends EventEmitter<FailoverEvents> implements Failover {
 const ANSWER_GRACE_MS = 2_000;
 
 /** Telegram's `retry_after` (429) in ms, or 0. */
+/** Attempts of setWebhook (the first one included) before its error is given up on. */
+const SET_WEBHOOK_ATTEMPTS = 4;
+/** Longest flood wait setWebhook honours; a longer one fails the call at once. */
+const SET_WEBHOOK_MAX_WAIT_MS = 30_000;
+
+/**
+ * How long to wait before setWebhook attempt `attempt + 1`, or undefined to give up: only after an
+ * answer saying the call was not performed (429: `retry_after`; 5xx: 500 ms, 1 s, 2 s), never
+ * after other errors (a lost answer may have set the webhook, maybe dropping pending updates).
+ */
+function setWebhookRetryDelay(error: unknown, attempt: number): number | undefined {
+  if (attempt >= SET_WEBHOOK_ATTEMPTS) return undefined;
+  const code = (error as { errorCode?: unknown } | null)?.errorCode;
+  if (code === 429) {
+    const wait = retryAfter(error) || 1000;
+    return wait <= SET_WEBHOOK_MAX_WAIT_MS ? wait : undefined;
+  }
+  if (typeof code === 'number' && code >= 500) return 500 * 2 ** (attempt - 1);
+  return undefined;
+}
+
 function retryAfter(error: unknown): number {
   const ms = (error as { retryAfterMs?: unknown } | null)?.retryAfterMs;
   return typeof ms === 'number' && ms > 0 ? ms : 0;

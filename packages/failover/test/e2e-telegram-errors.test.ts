@@ -105,6 +105,37 @@ describe('Telegram errors while polling (emulator, test clock)', () => {
     expect(r.errors.map((e) => e.code)).toContain(FailoverErrorCode.TelegramFailed);
   });
 
+  it('429 on setWebhook at start: waits retry_after, tries again and starts on the webhook', async () => {
+    const r = await createRig('grammy');
+    rigs.push(r);
+    r.emulator.faults.inject('setWebhook', { kind: 'error', errorCode: 429, retryAfterSeconds: 3 }, { times: 2 });
+    await startRig(r);
+    expect(r.failover.mode).toBe('webhook');
+    const sets = r.emulator.requests.filter((q) => q.method === 'setWebhook');
+    expect(sets.map((q) => q.status)).toEqual([429, 429, 200]);
+    expect(sets[1]!.at - sets[0]!.at).toBeGreaterThanOrEqual(3_000);
+    expect(sets[2]!.at - sets[1]!.at).toBeGreaterThanOrEqual(3_000);
+    expect(r.emulator.webhookInfo.url).not.toBe('');
+  });
+
+  it('setWebhook: a 5xx is retried with backoff, a 400 fails the start at once', async () => {
+    const r = await createRig('grammy');
+    rigs.push(r);
+    r.emulator.faults.inject('setWebhook', { kind: 'error', errorCode: 502 }, { times: 1 });
+    await startRig(r);
+    expect(r.emulator.requests.filter((q) => q.method === 'setWebhook').map((q) => q.status)).toEqual([502, 200]);
+
+    const bad = await createRig('grammy');
+    rigs.push(bad);
+    bad.emulator.faults.inject('setWebhook', {
+      kind: 'error',
+      errorCode: 400,
+      description: 'Bad Request: bad webhook',
+    });
+    await expect(startRig(bad)).rejects.toThrow(/bad webhook/);
+    expect(bad.emulator.requests.filter((q) => q.method === 'setWebhook')).toHaveLength(1);
+  });
+
   it('passes allowed_updates and the secret to setWebhook and allowed_updates to getUpdates; never drops pending updates', async () => {
     const r = await createRig('grammy', { allowedUpdates: ['message', 'callback_query'] });
     rigs.push(r);
