@@ -37,18 +37,6 @@ class RetryableAnswer extends Error {
   }
 }
 
-/**
- * A native AbortSignal following grammY's: in Node grammY signals its calls with the
- * abort-controller polyfill, which withRetry (and `sleep`) do not accept.
- */
-function nativeSignal(signal: Parameters<Transformer>[3]): AbortSignal | undefined {
-  if (signal === undefined || signal instanceof AbortSignal) return signal;
-  const controller = new AbortController();
-  if (signal.aborted) controller.abort();
-  else signal.addEventListener('abort', () => controller.abort(), { once: true });
-  return controller.signal;
-}
-
 const isFailedCall = (value: unknown): value is FailedCall =>
   typeof value === 'object' && value !== null && (value as { ok?: unknown }).ok === false;
 
@@ -80,7 +68,7 @@ export function retryTelegramCalls(options: TelegramRetryOptions = {}): Transfor
           retries,
           maxRetryTimeMs,
           maxRetryAfterMs,
-          signal: nativeSignal(signal),
+          signal, // grammY's polyfilled signal: withRetry follows it
           onRetry: ({ error, attempt, delayMs }) =>
             logger?.warn(
               { method, attempt, delayMs, errorCode: error instanceof RetryableAnswer ? error.error_code : undefined },

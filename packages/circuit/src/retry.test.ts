@@ -121,6 +121,28 @@ describe('withRetry', () => {
     expect(never.calls).toBe(0);
   });
 
+  it('accepts a polyfilled signal (grammY hands its transformers one) and follows its abort', async () => {
+    // Shaped like the abort-controller polyfill grammY uses in Node: an EventTarget, not an AbortSignal.
+    class PolyfillSignal extends EventTarget {
+      aborted = false;
+      abort() {
+        this.aborted = true;
+        this.dispatchEvent(new Event('abort'));
+      }
+    }
+    const clock = createTestClock();
+    const polyfill = new PolyfillSignal();
+    const op = script(tg(TelegramErrorCode.RateLimited, 429, 30_000));
+    const signal = polyfill as unknown as AbortSignal;
+    const result = withRetry(op.fn, { ...retryPresets.telegram, clock, signal });
+    await until(() => clock.pendingTimers === 1);
+    polyfill.abort();
+    await expect(result).rejects.toBeDefined();
+    expect(clock.pendingTimers).toBe(0);
+    expect(op.calls).toBe(1);
+    expect(() => withRetry(op.fn, { signal: {} as AbortSignal })).toThrow(/AbortSignal/);
+  });
+
   it('never retries an open circuit', async () => {
     const error = new CircuitOpenError('redis');
     for (const preset of ['redis', 'db', 'api', 'telegram'] as const) {

@@ -57,8 +57,14 @@ export interface RetryOptions {
   maxRetryAfterMs?: number | undefined;
   /** Called before each retry, e.g. to log it. @defaultValue none */
   onRetry?: ((info: RetryInfo) => void) | undefined;
-  /** Stops retrying (and any wait) and rejects with the signal's reason. @defaultValue none */
-  signal?: AbortSignal | undefined;
+  /**
+   * Stops retrying (and any wait) and rejects with the signal's reason. A polyfilled signal (such
+   * as the one grammY hands its API transformers) is accepted and followed. @defaultValue none
+   */
+  signal?:
+    | AbortSignal
+    | { readonly aborted: boolean; addEventListener(type: 'abort', listener: () => void): void }
+    | undefined;
   /** Source of time for server-requested waits. @defaultValue `systemClock` */
   clock?: Clock | undefined;
 }
@@ -249,9 +255,28 @@ function validate(options: RetryOptions): void {
   checkFunction('shouldRetry', options.shouldRetry);
   checkFunction('retryAfterMs', options.retryAfterMs);
   checkFunction('onRetry', options.onRetry);
-  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
+  if (options.signal !== undefined && !isSignalLike(options.signal)) {
     throw new TypeError('Expected signal to be an AbortSignal');
   }
+}
+
+/** An AbortSignal, or one from a polyfill (grammY passes `abort-controller`'s to its transformers). */
+function isSignalLike(value: unknown): boolean {
+  if (value instanceof AbortSignal) return true;
+  const v = value as { aborted?: unknown; addEventListener?: unknown } | null;
+  return (
+    typeof v === 'object' && v !== null && typeof v.aborted === 'boolean' && typeof v.addEventListener === 'function'
+  );
+}
+
+/** A native AbortSignal that follows `signal` (p-retry and timers need the native class). */
+function nativeSignal(signal: RetryOptions['signal']): AbortSignal | undefined {
+  if (signal === undefined || signal instanceof AbortSignal) return signal;
+  const controller = new AbortController();
+  const abort = () => controller.abort((signal as { reason?: unknown }).reason);
+  if (signal.aborted) abort();
+  else signal.addEventListener('abort', abort);
+  return controller.signal;
 }
 
 /**
@@ -304,9 +329,9 @@ export function withRetry<T>(
     retryAfterMs,
     maxRetryAfterMs = 60_000,
     onRetry,
-    signal,
     clock = systemClock,
   } = resolved;
+  const signal = nativeSignal(resolved.signal);
   if (signal?.aborted) return Promise.reject(signal.reason);
 
   let pendingWaitMs = 0;
