@@ -115,7 +115,7 @@ async function createApp(config) {
     retryTelegramCalls(ctx.telegram, { logger });
     return next();
   });
-  const shutdown = createShutdown({ timeoutMs: config.shutdownTimeoutMs, logger });
+  const shutdown = createShutdown({ ...config.shutdownOptions, timeoutMs: config.shutdownTimeoutMs, logger });
   const updates = updateMetrics();
   bot.use(updates.middleware);
   // Track every update so the drain phase waits for it. Not shutdown.middleware(): Telegraf's own
