@@ -6,7 +6,7 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { isBotkitError } from '@botkit/core';
+import { isBotkitError, type Logger } from '@botkit/core';
 import type { BackupInfo } from '@botkit/backup';
 import { type PostgresServer, type RedisServer, startPostgres, startRedis, waitFor } from '@botkit/test-harness';
 import { type BotApiEmulator, createBotApiEmulator } from '@botkit/testing';
@@ -71,6 +71,33 @@ function partBytes(dir: string): number {
     }, 0);
 }
 
+/** One line the app logged, with its fields rendered as text (errors with message, stack and cause). */
+interface LogLine {
+  level: string;
+  msg: string;
+  text: string;
+}
+
+/** Renders log fields as JSON, expanding errors (whose message and stack are not enumerable). */
+function renderFields(fields: unknown): string {
+  return JSON.stringify(fields, (_key, value: unknown) =>
+    value instanceof Error
+      ? { ...value, name: value.name, message: value.message, stack: value.stack, cause: value.cause }
+      : value,
+  );
+}
+
+/** A logger that keeps every line the app logs, so the test can read what an operator would. */
+function capturingLogger(lines: LogLine[]): Logger {
+  const at =
+    (level: string) =>
+    (objOrMessage: unknown, message?: string): void => {
+      const msg = typeof objOrMessage === 'string' ? objOrMessage : (message ?? '');
+      lines.push({ level, msg, text: `${msg} ${typeof objOrMessage === 'string' ? '' : renderFields(objOrMessage)}` });
+    };
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
 describe('chaos: PostgreSQL stopped during a scheduled backup', () => {
   it('grammY: the backup fails cleanly, health says so without the password, the next scheduled backup succeeds', {
     timeout: 60_000,
@@ -79,8 +106,10 @@ describe('chaos: PostgreSQL stopped during a scheduled backup', () => {
     const pgServer = postgres;
     const base = await testConfig(emulator, redis.url, tmp.dir);
     const backupDir = base.backup.dir;
+    const logs: LogLine[] = [];
     const config = {
       ...base,
+      logger: capturingLogger(logs),
       databaseUrl: pgServer.url,
       // Every 2 s; keep every backup of the run so retention never changes the list under the test.
       backup: { ...base.backup, cron: '*/2 * * * * *', retention: { keepLast: 100 } },
@@ -222,6 +251,11 @@ describe('chaos: PostgreSQL stopped during a scheduled backup', () => {
     expect(String(failure)).toMatch(/pg_dump of postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres failed/);
     const errorText = `${String(failure)} ${(failure as Error).stack ?? ''} ${JSON.stringify(failure)}`;
     expect(errorText).not.toContain(pgServer.password);
+    // The operator's log: the failure once, with its message; no password in any line.
+    const failureMessage = JSON.stringify((failure as Error).message).slice(1, -1); // as it appears in JSON
+    const failureLogs = logs.filter((l) => l.level === 'error' && l.text.includes(failureMessage));
+    expect(failureLogs.map((l) => l.msg)).toEqual(['backup failed']);
+    expect(logs.filter((l) => l.text.includes(pgServer.password))).toEqual([]);
     // Nothing partial left, the list unchanged, earlier backups intact.
     expect(partialLeft).toEqual([]);
     expect(listAfterFailure.map((b) => b.id)).toEqual(listBefore.map((b) => b.id));
