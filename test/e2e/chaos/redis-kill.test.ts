@@ -151,6 +151,7 @@ describe('chaos: Redis SIGKILL and restart under load', () => {
       expect(figures.lost).toBe(0);
       expect(figures.duplicated).toBe(0);
       expect(figures.handled).toBe(figures.sent);
+      expect(running.updates.inFlight).toBe(0);
       for (let chat = FIRST_CHAT; chat < FIRST_CHAT + USERS; chat++) {
         const sentHere = [...ledger.sent.values()].filter((c) => c === chat).length;
         expect(ledger.repliesIn(chat), `replies in chat ${chat}`).toBe(sentHere);
