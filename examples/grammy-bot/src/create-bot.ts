@@ -209,10 +209,7 @@ export async function createApp(config: AppConfig): Promise<App> {
     retention: config.backup.retention,
     logger,
   });
-  backups.on('backupCompleted', (info) =>
-    logger.info({ id: info.id, bytes: info.compressedBytes }, 'backup completed'),
-  );
-  backups.on('backupFailed', (error) => logger.error({ err: error }, 'backup failed'));
+  // The backups log every completed and failed backup themselves (through `logger`).
   let schedule: ScheduleHandle | undefined;
 
   // ---- health -----------------------------------------------------------------------------
@@ -316,7 +313,7 @@ export async function createApp(config: AppConfig): Promise<App> {
         // check, so the freshness probe does not alert about a backup that is being taken.
         const [latest] = await backups.list();
         if (!latest || Date.now() - latest.createdAtMs > config.backup.maxAgeMs) {
-          const startup = backups.backup({ label: 'startup' }).catch(() => {}); // reported by backupFailed
+          const startup = backups.backup({ label: 'startup' }).catch(() => {}); // logged by the backups (backup failed)
           await Promise.race([startup, delay(10_000)]);
         }
         schedule = backups.schedule(config.backup.cron, { prune: true });

@@ -316,7 +316,7 @@ async function createApp(config) {
         // check, so the freshness probe does not alert about a backup that is being taken.
         const [latest] = await backups.list();
         if (!latest || Date.now() - latest.createdAtMs > config.backup.maxAgeMs) {
-          const startup = backups.backup({ label: 'startup' }).catch(() => {}); // reported by backupFailed
+          const startup = backups.backup({ label: 'startup' }).catch(() => {}); // logged by the backups (backup failed)
           await Promise.race([startup, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
         }
         schedule = backups.schedule(config.backup.cron, { prune: true });

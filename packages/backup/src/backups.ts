@@ -102,6 +102,8 @@ export function createBackups(options: CreateBackupsOptions): Backups {
   const failedVerify = new Set<string>();
   const schedules = new Set<ScheduleHandle>();
   let lastAttempt: AttemptStatus | undefined;
+  /** Failures `takeBackup` already logged, so the schedule does not log them a second time. */
+  const logged = new WeakSet<object>();
 
   const emitter = new EventEmitter<BackupEvents>() as Backups;
 
@@ -251,6 +253,7 @@ export function createBackups(options: CreateBackupsOptions): Backups {
       if (finalPath) await rm(finalPath, { force: true });
       const failure = wrapFailure(error, signal, `Backup of ${driver.database} failed`);
       logger.error({ err: failure }, 'backup failed');
+      if (typeof failure === 'object' && failure !== null) logged.add(failure);
       await recordAttempt({ ok: false, at: clock.now(), message: String(failure) }, scratch);
       emitter.emit('backupFailed', { label, error: failure });
       throw failure;
@@ -425,7 +428,13 @@ export function createBackups(options: CreateBackupsOptions): Backups {
       clock,
       logger,
       run: async (signal) => {
-        await emitter.backup({ signal, label: 'scheduled' });
+        try {
+          await emitter.backup({ signal, label: 'scheduled' });
+        } catch (error) {
+          // Logged once where it happened; the schedule logs only what it alone saw (e.g. locked).
+          if (typeof error === 'object' && error !== null && logged.has(error)) return;
+          throw error;
+        }
         if (scheduleOptions.prune ?? true) await emitter.prune({ signal });
       },
       onStop: () => schedules.delete(handle),

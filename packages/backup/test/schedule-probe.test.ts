@@ -109,6 +109,23 @@ describe('schedule (croner, injectable clock)', () => {
     }
     expect(clock.pendingTimers).toBe(0);
   });
+
+  it('logs a failed scheduled backup once (not again as "scheduled backup failed")', async () => {
+    const clock = createTestClock(Date.UTC(2026, 0, 1, 0, 59));
+    const lines: { level: string; msg: string | undefined }[] = [];
+    const at = (level: string) => (obj: unknown, msg?: string) =>
+      lines.push({ level, msg: typeof obj === 'string' ? obj : msg });
+    const logger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+    const backups = createBackups({ driver: sqliteDriver({ path: dbPath }), dir: join(tmp.path, 'b'), clock, logger });
+    const schedule = backups.schedule('0 * * * *', { timezone: 'UTC' });
+    rmSync(dbPath); // the database is gone: the run fails
+    const failed = nextEvent(backups, 'backupFailed');
+    await clock.advance(60_000);
+    expect(await failed).toMatchObject({ label: 'scheduled', error: { code: 'BOTKIT_BACKUP_FAILED' } });
+    while (schedule.running) await new Promise((r) => setTimeout(r, 5));
+    await schedule.stop();
+    expect(lines.filter((l) => l.level === 'error').map((l) => l.msg)).toEqual(['backup failed']);
+  });
 });
 
 describe('freshness probe', () => {
