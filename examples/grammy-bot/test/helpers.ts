@@ -1,8 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '@botkit/test-harness';
+import { freePort, waitFor } from '@botkit/test-harness';
 import type { BotApiEmulator } from '@botkit/testing';
+import { expect } from 'vitest';
 import { type App, type AppConfig, createApp } from '../src/create-bot.js';
 
 /** Short intervals so the tests take seconds; thresholds keep their production meaning. */
@@ -129,4 +130,33 @@ export async function spawnBot(
     healthUrl: `http://127.0.0.1:${healthPort}`,
     kill: (signal) => child.kill(signal),
   };
+}
+
+/**
+ * Both examples retry Telegram calls: started polling (through a 502 on deleteWebhook), a reply
+ * survives a 502 and a 429 (sent again no sooner than retry_after), and a 403 is not retried.
+ */
+export async function checkTelegramRetries(
+  emulator: BotApiEmulator,
+  start: (options: { webhook: false; handled: number[] }) => Promise<unknown>,
+): Promise<void> {
+  const handled: number[] = [];
+  emulator.faults.inject('deleteWebhook', { kind: 'error', errorCode: 502 }, { times: 1 }); // while starting to poll
+  await start({ webhook: false, handled });
+  emulator.faults.inject('sendMessage', { kind: 'error', errorCode: 429, retryAfterSeconds: 1 }, { times: 1 });
+  emulator.faults.inject('sendMessage', { kind: 'error', errorCode: 502 }, { times: 1 });
+  expect(await ask(emulator, 77, '/count')).toBe('Count: 1');
+  const calls = (chat: number) =>
+    emulator.requests.filter((r) => r.method === 'sendMessage' && Number(r.params.chat_id) === chat);
+  expect(calls(77).map((r) => r.status)).toEqual([502, 429, 200]);
+  expect(calls(77)[2]!.at - calls(77)[1]!.at).toBeGreaterThanOrEqual(1_000);
+
+  emulator.faults.inject(
+    'sendMessage',
+    { kind: 'error', errorCode: 403, description: 'Forbidden: bot was blocked by the user' },
+    { times: 1 },
+  );
+  emulator.sendMessage(78, '/count');
+  await waitFor('the update handled', () => handled.length === 2);
+  expect(calls(78).map((r) => r.status)).toEqual([403]);
 }

@@ -3,7 +3,7 @@ import { PHASES, type ShutdownReport } from '@botkit/shutdown';
 import { type RedisServer, startRedis, waitFor } from '@botkit/test-harness';
 import { type BotApiEmulator, createBotApiEmulator } from '@botkit/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ADMIN_CHAT, ask, tempDir, testConfig } from '../../grammy-bot/test/helpers.js';
+import { ADMIN_CHAT, ask, checkTelegramRetries, tempDir, testConfig } from '../../grammy-bot/test/helpers.js';
 
 /** The parts of the CommonJS example's app these tests use. */
 interface TelegrafApp {
@@ -67,27 +67,8 @@ describe('the Telegraf example (CommonJS, on the CJS builds) on the emulator, re
     expect(await ask(emulator, 42, '/note')).toBe('Your latest notes:\n#1 buy milk');
   });
 
-  it('retries Telegram calls: a reply survives a 502 and a 429 (after retry_after); a 403 is not retried', async () => {
-    const handled: number[] = [];
-    emulator.faults.inject('deleteWebhook', { kind: 'error', errorCode: 502 }, { times: 1 }); // while starting to poll
-    await start({ webhook: false, handled });
-    emulator.faults.inject('sendMessage', { kind: 'error', errorCode: 429, retryAfterSeconds: 1 }, { times: 1 });
-    emulator.faults.inject('sendMessage', { kind: 'error', errorCode: 502 }, { times: 1 });
-    expect(await ask(emulator, 77, '/count')).toBe('Count: 1');
-    const calls = (chat: number) =>
-      emulator.requests.filter((r) => r.method === 'sendMessage' && Number(r.params.chat_id) === chat);
-    expect(calls(77).map((r) => r.status)).toEqual([502, 429, 200]);
-    expect(calls(77)[2]!.at - calls(77)[1]!.at).toBeGreaterThanOrEqual(1_000);
-
-    emulator.faults.inject(
-      'sendMessage',
-      { kind: 'error', errorCode: 403, description: 'Forbidden: bot was blocked by the user' },
-      { times: 1 },
-    );
-    emulator.sendMessage(78, '/count');
-    await waitFor('the update handled', () => handled.length === 2);
-    expect(calls(78).map((r) => r.status)).toEqual([403]);
-  });
+  it('retries Telegram calls: a reply survives a 502 and a 429 (after retry_after); a 403 is not retried', () =>
+    checkTelegramRetries(emulator, start));
 
   it('/ready is 200 while serving and 503 from the moment shutdown starts, while an update drains', async () => {
     const app = await start();
