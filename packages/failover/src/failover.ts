@@ -538,7 +538,6 @@ class FailoverImpl extends EventEmitter<FailoverEvents> implements Failover {
 /** Longest wait in stop() for answers to requests received in full (they are ready: handlers drained). */
 const ANSWER_GRACE_MS = 2_000;
 
-/** Telegram's `retry_after` (429) in ms, or 0. */
 /** Attempts of setWebhook (the first one included) before its error is given up on. */
 const SET_WEBHOOK_ATTEMPTS = 4;
 /** Longest flood wait setWebhook honours; a longer one fails the call at once. */
@@ -560,6 +559,7 @@ function setWebhookRetryDelay(error: unknown, attempt: number): number | undefin
   return undefined;
 }
 
+/** Telegram's `retry_after` (429) in ms, or 0. */
 function retryAfter(error: unknown): number {
   const ms = (error as { retryAfterMs?: unknown } | null)?.retryAfterMs;
   return typeof ms === 'number' && ms > 0 ? ms : 0;
