@@ -168,10 +168,8 @@ export function telegrafAdapter(bot: TelegrafBotLike): UpdateAdapter {
  * so the failover must neither confirm it nor mark it done.
  */
 export function isRefusal(error: unknown): boolean {
-  return (error as { code?: unknown } | null)?.code === SHUTTING_DOWN && isBotkitError(error);
+  return isBotkitError(error, 'BOTKIT_SHUTTING_DOWN');
 }
-
-const SHUTTING_DOWN = 'BOTKIT_SHUTTING_DOWN';
 
 /**
  * Telegraf sends middleware errors to `bot.catch()`'s handler, and `handleUpdate()` resolves. Wrap

@@ -53,6 +53,8 @@ export function createMetricsRenderer(
     registry: PromClient.Registry;
     /** Names of the stats metrics registered so far. */
     statsMetrics: Set<string>;
+    /** Registers a gauge whose `collect(g)` sets its values on every scrape (after a reset). */
+    gauge: (name: string, help: string, labelNames: string[], collect: (g: PromClient.Gauge) => void) => void;
   }
   let loaded: Promise<Loaded> | undefined;
   const load = async (): Promise<Loaded> => {
@@ -102,7 +104,7 @@ export function createMetricsRenderer(
     gauge('botkit_health_probe_last_check_timestamp_seconds', 'When the last check finished', ['probe'], (g) => {
       for (const p of probes()) if (p.lastCheckedAt) g.set({ probe: p.name }, Date.parse(p.lastCheckedAt) / 1000);
     });
-    return { registry, statsMetrics: new Set<string>(), prom };
+    return { registry, statsMetrics: new Set<string>(), prom, gauge };
   };
 
   return async () => {
@@ -114,7 +116,7 @@ export function createMetricsRenderer(
       loaded = undefined;
       throw error;
     }
-    const { registry, statsMetrics, prom } = state;
+    const { registry, statsMetrics, prom, gauge } = state;
     /**
      * Registers a stats metric once: a counter when its name ends in `_total` (Prometheus naming:
      * monotonic, so `rate()` and counter resets work), a gauge otherwise. Values are read at scrape.
@@ -127,29 +129,22 @@ export function createMetricsRenderer(
     ) => {
       if (statsMetrics.has(name) || !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(name)) return;
       statsMetrics.add(name);
-      if (name.endsWith('_total')) {
-        new prom.Counter({
-          name,
-          help,
-          labelNames,
-          registers: [registry],
-          collect() {
-            this.reset();
-            for (const sample of read()) if (sample.value >= 0) this.inc(sample.labels, sample.value);
-          },
+      if (!name.endsWith('_total')) {
+        gauge(name, help, labelNames, (g) => {
+          for (const sample of read()) g.set(sample.labels, sample.value);
         });
-      } else {
-        new prom.Gauge({
-          name,
-          help,
-          labelNames,
-          registers: [registry],
-          collect() {
-            this.reset();
-            for (const sample of read()) this.set(sample.labels, sample.value);
-          },
-        });
+        return;
       }
+      new prom.Counter({
+        name,
+        help,
+        labelNames,
+        registers: [registry],
+        collect() {
+          this.reset();
+          for (const sample of read()) if (sample.value >= 0) this.inc(sample.labels, sample.value);
+        },
+      });
     };
     const stats = monitor.status().stats;
     for (const [source, values] of Object.entries(stats)) {
